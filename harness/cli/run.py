@@ -1,0 +1,112 @@
+"""`ota-conformance run`: the conformance suite against one device, writing `reports/<run-id>/`.
+
+The run directory holds `junit.xml`, `allure-results/` and the conformance statement
+(`conformance.json`, `conformance.html`). The exit code follows the run table of `harness.exitcodes`
+and is computed from the statement's verdicts, not from pytest's own exit status.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import secrets
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+from harness.errors import ConfigurationError, UsageError
+from harness.exitcodes import RunExit
+from harness.verdicts import Verdict, run_exit_code
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+BINDING_MODULE = PROJECT_ROOT / "steps" / "test_features.py"
+
+# pytest's own exit statuses, and what they mean for a conformance run.
+_PYTEST_USAGE_ERROR = 4
+_PYTEST_INTERNAL_ERROR = 3
+_PYTEST_INTERRUPTED = 2
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "run",
+        help="run the conformance suite and write reports/<run-id>/",
+        description=__doc__.splitlines()[0] + " Unknown options are passed to pytest (e.g. -k, -n 2).",
+    )
+    parser.add_argument("--profile", help="DUT profile YAML (default: profiles/emulated-ppmid.yaml)")
+    parser.add_argument(
+        "--radio", help="radio name (loopback, ezsp, znp, deconz, xbee, zigate) or module:Class"
+    )
+    parser.add_argument("--device", help="radio device path, e.g. /dev/ttyUSB0 or socket://host:port")
+    parser.add_argument("--pixit", action="append", default=[], metavar="NAME=VALUE", help="override a PIXIT")
+    parser.add_argument("--reports-dir", default="reports", help="parent directory of run directories")
+    parser.add_argument("--run-id", help="name of the run directory (default: UTC time + random suffix)")
+    parser.set_defaults(handler=run_command, accepts_extra=True, error_exit_code=RunExit.USAGE)
+
+
+def new_run_id() -> str:
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
+
+
+def run_command(args: argparse.Namespace) -> int:
+    import pytest
+
+    from harness.pytest_plugin import load_run_profile
+
+    overrides = {f"pixit.{kv.partition('=')[0]}": kv.partition("=")[2] for kv in args.pixit}
+    if any("=" not in kv for kv in args.pixit):
+        raise UsageError("--pixit takes NAME=VALUE")
+    if args.radio:
+        overrides["pixit.radio"] = args.radio
+    if args.device:
+        overrides["pixit.device_path"] = args.device
+    try:
+        load_run_profile(args.profile, overrides)  # fail fast, before pytest starts
+    except ConfigurationError as err:
+        raise ConfigurationError(f"{err}\nACTION: fix the profile and run again.") from None
+
+    run_dir = Path(args.reports_dir) / (args.run_id or new_run_id())
+    run_dir.mkdir(parents=True, exist_ok=True)
+    pytest_args = [
+        str(BINDING_MODULE),
+        f"--rootdir={PROJECT_ROOT}",
+        "-p",
+        "no:cacheprovider",
+        f"--junitxml={run_dir / 'junit.xml'}",
+        f"--alluredir={run_dir / 'allure-results'}",
+        f"--run-dir={run_dir}",
+        "-q",
+        *(["--profile", args.profile] if args.profile else []),
+        *(f"--pixit={kv}" for kv in args.pixit),
+        *(["--radio", args.radio] if args.radio else []),
+        *(["--device", args.device] if args.device else []),
+        *args.extra,
+    ]
+    status = pytest.main(pytest_args)
+    return _exit_code(int(status), run_dir)
+
+
+def _exit_code(pytest_status: int, run_dir: Path) -> int:
+    statement = run_dir / "conformance.json"
+    if pytest_status == _PYTEST_USAGE_ERROR:
+        print(
+            f"ota-conformance run: configuration error (see above); evidence kept in {run_dir}",
+            file=sys.stderr,
+        )
+        return RunExit.USAGE
+    if not statement.exists():
+        print(
+            f"ota-conformance run: no conformance statement was written (pytest status {pytest_status}); "
+            f"evidence kept in {run_dir}. ACTION: check the messages above.",
+            file=sys.stderr,
+        )
+        return RunExit.NO_VERDICT
+    model = json.loads(statement.read_text(encoding="utf-8"))
+    verdicts = [Verdict(s["verdict"]) for s in model["scenarios"]]
+    code = run_exit_code(verdicts)
+    if pytest_status in (_PYTEST_INTERRUPTED, _PYTEST_INTERNAL_ERROR) and code == RunExit.ALL_PASSED:
+        code = RunExit.NO_VERDICT
+    totals = ", ".join(f"{k} {v}" for k, v in model["totals"].items() if v)
+    print(f"\nConformance statement: {statement} and {statement.with_suffix('.html')}")
+    print(f"Scenarios: {totals or 'none collected'}. Exit code {int(code)} ({RunExit(code).name}).")
+    return int(code)

@@ -1,0 +1,1 @@
+"""Report writers: the conformance statement (JSON + self-contained HTML) rendered from one model."""
