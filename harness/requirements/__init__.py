@@ -1,0 +1,43 @@
+"""Requirements: the packaged catalogue of testable requirements and the feature-tag convention.
+
+See ``harness.requirements.catalogue`` for the fields, the tags (``@req:``, ``@pics:``, ``@spec:``,
+``@assumption``) and the rules the feature lint enforces.
+"""
+
+from harness.requirements.catalogue import (
+    Binds,
+    Catalogue,
+    CatalogueError,
+    Confidence,
+    Device,
+    FeatureProblem,
+    Requirement,
+    Role,
+    ScenarioTags,
+    Verification,
+    lint_feature_file,
+    lint_features,
+    load_catalogue,
+    parse_catalogue,
+    parse_tags,
+    requirement_ids_from_tags,
+)
+
+__all__ = [
+    "Binds",
+    "Catalogue",
+    "CatalogueError",
+    "Confidence",
+    "Device",
+    "FeatureProblem",
+    "Requirement",
+    "Role",
+    "ScenarioTags",
+    "Verification",
+    "lint_feature_file",
+    "lint_features",
+    "load_catalogue",
+    "parse_catalogue",
+    "parse_tags",
+    "requirement_ids_from_tags",
+]
