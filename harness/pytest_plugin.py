@@ -22,17 +22,19 @@ from harness import __version__
 from harness.bdd.loop import LoopRunner, is_unwrapped_async_step, set_current_runner
 from harness.clock import Clock, RealClock, VirtualClock
 from harness.errors import ConfigurationError
-from harness.profile import Profile, apply_overrides, default_profile_path, load_profile
+from harness.profile import Profile, load_run_profile
 from harness.profile.selection import applicability
 from harness.reports.features import features_hash
 from harness.reports.statement import RunInfo, ScenarioResult, build_statement, write_statement
 from harness.requirements import load_catalogue, requirement_ids_from_tags
 from harness.verdicts import (
     LabError,
+    NotApplicable,
     Verdict,
     classify_exception,
     combine_verdicts,
     mapping_for,
+    verdict_from_report,
 )
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -41,6 +43,7 @@ FEATURES_DIR = PROJECT_ROOT / "features"
 _PROFILE_KEY = pytest.StashKey[Profile]()
 _RESULTS_KEY = pytest.StashKey[dict[str, dict[str, Any]]]()
 _STARTED_KEY = pytest.StashKey[str]()
+_NOT_APPLICABLE_KEY = pytest.StashKey[str]()
 
 
 # -- options and configuration -------------------------------------------------------------------------
@@ -69,12 +72,6 @@ def _overrides(config: pytest.Config) -> dict[str, str]:
     return overrides
 
 
-def load_run_profile(path: str | None, overrides: dict[str, str]) -> Profile:
-    """The effective profile of a run; raises ConfigurationError naming file, key and problem."""
-    profile = load_profile(Path(path) if path else default_profile_path())
-    return apply_overrides(profile, overrides) if overrides else profile
-
-
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "ota: scenario of the GB OTA conformance suite")
     try:
@@ -99,11 +96,7 @@ def profile(pytestconfig: pytest.Config) -> Profile:
 @pytest.fixture(scope="session")
 def clock(profile: Profile) -> Clock:
     """Virtual time on the built-in loopback radio, real time on any other radio."""
-    return (
-        VirtualClock()
-        if profile.pixit_value("radio") in ("loopback", "harness.radio.loopback:LoopbackApp")
-        else RealClock()
-    )
+    return RealClock() if profile.on_hardware else VirtualClock()
 
 
 @pytest.fixture(scope="session")
@@ -160,7 +153,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         except ConfigurationError as err:
             raise pytest.UsageError(f"{item.nodeid}: {err}") from None
         if not decision.applicable:
-            item.add_marker(pytest.mark.skip(reason=f"NOT_APPLICABLE: {decision.reason}"))
+            item.stash[_NOT_APPLICABLE_KEY] = decision.reason
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_bdd_before_scenario(request: pytest.FixtureRequest, feature: Any, scenario: Any) -> None:
+    """Skip a not-applicable scenario here, after Allure opened its result, so Allure lists it as skipped."""
+    reason = request.node.stash.get(_NOT_APPLICABLE_KEY, None)
+    if reason is not None:
+        raise NotApplicable(reason)
 
 
 # -- step guard and verdict mapping --------------------------------------------------------------------
@@ -186,13 +187,14 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):
     report: pytest.TestReport = outcome.get_result()
     if call.excinfo is None or report.skipped:
         return
-    verdict = classify_exception(call.excinfo.value)
+    verdict = classify_exception(call.excinfo.value, call.when)
     if call.when == "call" and verdict in (Verdict.ERROR, Verdict.INCONCLUSIVE):
         # No verdict is never the device's failure: report it as an error, as a setup problem would be.
         report.when = "setup"  # type: ignore[assignment]
     if verdict is Verdict.INCONCLUSIVE and "INCONCLUSIVE:" not in str(report.longrepr):
         report.longrepr = f"INCONCLUSIVE: {call.excinfo.value}"
     report.user_properties.append(("verdict", verdict.value))
+    report.user_properties.append(("verdict_message", str(call.excinfo.value)))
 
 
 def _property(report: pytest.TestReport, name: str, default: Any = None) -> Any:
@@ -200,17 +202,6 @@ def _property(report: pytest.TestReport, name: str, default: Any = None) -> Any:
         if key == name:
             return value
     return default
-
-
-def _report_verdict(report: pytest.TestReport) -> Verdict:
-    explicit = [v for k, v in report.user_properties if k == "verdict"]
-    if explicit:
-        return Verdict(explicit[-1])
-    if report.skipped:
-        return Verdict.NOT_APPLICABLE
-    if report.passed:
-        return Verdict.PASS
-    return Verdict.FAIL if report.when == "call" else Verdict.ERROR
 
 
 def _report_message(report: pytest.TestReport) -> str:
@@ -242,15 +233,16 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
             "evidence": {},
         },
     )
-    verdict = _report_verdict(report)
     entry["duration_s"] += float(report.duration)
+    verdict = verdict_from_report(report)
+    if verdict is None:  # a passed setup or teardown adds nothing
+        return
     for key, value in report.user_properties:
         if key.startswith("evidence:"):
             entry["evidence"][key.removeprefix("evidence:")] = value
-    if verdict is not Verdict.PASS or report.when == "call":
-        entry["verdicts"].append(verdict)
+    entry["verdicts"].append(verdict)
     if verdict is not Verdict.PASS and not entry["message"]:
-        entry["message"] = _report_message(report)
+        entry["message"] = _property(report, "verdict_message") or _report_message(report)
 
 
 _CONFIG: dict[str, pytest.Config] = {}
@@ -292,9 +284,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         undeclared_pics=profile.undeclared_pics(),
         dut=profile.dut_identity(),
         radio=str(profile.pixit_value("radio")),
-        clock="virtual" if profile.pixit_value("radio") == "loopback" else "real",
+        clock="real" if profile.on_hardware else "virtual",
     )
     write_statement(build_statement(run, results, load_catalogue()), Path(run_dir))
 
 
-__all__ = ["load_run_profile", "mapping_for", "scenario_of", "scenario_tags"]
+__all__ = ["mapping_for", "scenario_of", "scenario_tags"]

@@ -51,7 +51,7 @@ def new_run_id() -> str:
 def run_command(args: argparse.Namespace) -> int:
     import pytest
 
-    from harness.pytest_plugin import load_run_profile
+    from harness.profile import load_run_profile
 
     overrides = {f"pixit.{kv.partition('=')[0]}": kv.partition("=")[2] for kv in args.pixit}
     if any("=" not in kv for kv in args.pixit):
