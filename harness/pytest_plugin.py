@@ -21,6 +21,8 @@ import pytest
 from harness import __version__
 from harness.bdd.loop import LoopRunner, is_unwrapped_async_step, set_current_runner
 from harness.clock import Clock, RealClock, VirtualClock
+from harness.crypto.keystore import KeyStore
+from harness.crypto.pki import TestPki
 from harness.errors import ConfigurationError
 from harness.profile import Profile, load_run_profile
 from harness.profile.selection import applicability
@@ -109,6 +111,28 @@ def runner(clock: Clock) -> Iterator[LoopRunner]:
     finally:
         set_current_runner(None)
         loop_runner.close()
+
+
+@pytest.fixture(scope="session")
+def test_pki() -> TestPki:
+    """Keys and certificates generated for this run (supplier, ACB, CH, emulated devices, manufacturer).
+
+    Held in memory only: private keys are never written into the run directory or any report.
+    """
+    return TestPki.generate()
+
+
+@pytest.fixture(scope="session")
+def keystore(profile: Profile, test_pki: TestPki) -> KeyStore:
+    """The run's key store: the vendor's provisioned keys (PIXIT keys.store) over the generated test PKI."""
+    generated = test_pki.keystore()
+    directory = profile.pixit_value("keys.store")
+    if directory is None:
+        return generated
+    try:
+        return generated.merge(KeyStore.load(directory), replace=True)
+    except ConfigurationError as err:
+        raise LabError(f"the key store named by pixit.keys.store cannot be used: {err}") from None
 
 
 # -- scenario metadata and PICS selection --------------------------------------------------------------

@@ -186,3 +186,4 @@ def test_the_requirement_verdicts_and_exit_code(run):
     assert model["run"]["undeclared_pics"] == []
     assert '<td class="FAIL">FAIL</td>' in (run_dir / "conformance.html").read_text()
     assert proc.returncode == 1
+
