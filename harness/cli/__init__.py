@@ -48,6 +48,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"ota-conformance {args.command}: {err}", file=sys.stderr)
         return int(getattr(args, "error_exit_code", 2))
+    except BrokenPipeError:  # the reader went away (e.g. `| head`): not an error of ours
+        sys.stderr.close()
+        return 0
     except KeyboardInterrupt:
         print("ota-conformance: interrupted", file=sys.stderr)
         return 3

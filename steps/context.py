@@ -1,0 +1,107 @@
+"""Per-scenario fixtures: the DUT adapter on the run's clock, the images, and what the scenario remembers.
+
+Every scenario gets a fresh adapter (a fresh network on the emulator), so scenarios never see each other's
+state; the event loop, clock, profile and key store are the run's. At the end of the scenario the
+transcript is attached to Allure and its summary and the blocks the device consumed are recorded as
+evidence for the conformance statement.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import pytest
+
+from harness.bdd.loop import LoopRunner
+from harness.clock import Budget, Clock
+from harness.crypto.keystore import KeyStore
+from harness.crypto.pki import TestPki
+from harness.dut import DutAdapter
+from harness.dut.images import ScenarioImage, ScenarioImages
+from harness.profile import Profile
+from harness.transcript import Transcript
+
+
+@dataclass
+class ScenarioState:
+    """What a scenario remembers between its steps (kept small: Allure prints its repr)."""
+
+    dut: DutAdapter
+    images: ScenarioImages
+    old_version: int
+    image: ScenarioImage | None = None
+    start_mark: int = 0
+    power_cycle_mark: int | None = None
+    offsets_before_power_cycle: list[int] = field(default_factory=list)
+    activation_told_mark: int | None = None
+
+    def __repr__(self) -> str:
+        return f"<ScenarioState image={self.image!r}>"
+
+    @property
+    def transcript(self) -> Transcript:
+        return self.dut.transcript
+
+    @property
+    def profile(self) -> Profile:
+        return self.dut.profile
+
+    @property
+    def clock(self) -> Clock:
+        return self.dut.clock
+
+    def budget(self, name: str) -> Budget:
+        """A named PIXIT time budget (``budgets.<name>``)."""
+        return Budget(name.replace("_", " "), float(self.profile.pixit_value(f"budgets.{name}")))
+
+    def download_budget(self, extra_s: float = 0.0) -> Budget:
+        """Enough for every block of the image at the per-block budget, plus verification."""
+        size = len(self.image.data) if self.image else 0
+        block = int(self.profile.pixit_value("ota.max_block_size"))
+        per_block = float(self.profile.pixit_value("budgets.block_response_wait"))
+        retries = int(self.profile.pixit_value("dut.retry_limit")) + 1
+        seconds = (
+            float(self.profile.pixit_value("budgets.query_after_notify"))
+            + (math.ceil(size / block) + retries) * per_block
+            + float(self.profile.pixit_value("budgets.post_download_verification"))
+            + extra_s
+        )
+        return Budget("download", seconds)
+
+
+@pytest.fixture
+def scenario_state(
+    request: pytest.FixtureRequest,
+    profile: Profile,
+    clock: Clock,
+    runner: LoopRunner,
+    keystore: KeyStore,
+    test_pki: TestPki,
+) -> Iterator[ScenarioState]:
+    dut = DutAdapter(profile, clock, keystore)
+    runner.run(dut.start())
+    state = ScenarioState(
+        dut=dut,
+        images=ScenarioImages(profile, test_pki, keystore),
+        old_version=int(profile.pixit_value("dut.current_file_version")),
+    )
+    try:
+        yield state
+    finally:
+        _record_evidence(request, state)
+        runner.run(dut.stop())
+
+
+def _record_evidence(request: pytest.FixtureRequest, state: ScenarioState) -> None:
+    transcript = state.transcript
+    blocks = len(transcript.ota_requests("image_block", since=state.start_mark))
+    request.node.user_properties.append(("evidence:blocks_consumed", blocks))
+    request.node.user_properties.append(("evidence:transcript_summary", transcript.summary()))
+    with contextlib.suppress(ImportError):
+        import allure
+
+        allure.attach(transcript.to_text(), name="transcript", attachment_type=allure.attachment_type.TEXT)
+        allure.attach(transcript.to_json(), name="transcript.json", attachment_type=allure.attachment_type.JSON)

@@ -1,0 +1,715 @@
+"""Steps for the OTA features: the Communications Hub's stimuli and the judgements on what the device did.
+
+Sentences name "the PPMID", "the HCALCS" or "the device"; all three mean the device under test. Givens
+program the suite's Communications Hub, Whens let time run inside clock verbs, Thens judge only the
+transcript and ZCL reads. Failure messages say what was expected and what was observed; a missing
+observation is FAIL only when the transcript shows that the device received the stimulus (the budget rule
+of ``harness.verdicts``), otherwise INCONCLUSIVE.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from itertools import pairwise
+
+from pytest_bdd import given, parsers, then, when
+from zigpy.zcl import foundation
+
+from harness.bdd.loop import sync_step
+from harness.ch.ota_server import Action, Activation, Rule
+from harness.clock import Budget
+from harness.dut.images import ScenarioImage
+from harness.transcript import Direction, TranscriptEntry
+from harness.verdicts import DeviceFailure, Inconclusive, expired_budget_signal, failure_message
+from steps.context import ScenarioState
+
+DUT = r"the (?:PPMID|HCALCS|device)"
+DUTS = r"the (?:PPMID|HCALCS|device)'s"
+Status = foundation.Status
+WILDCARD_MANUFACTURER, WILDCARD_IMAGE_TYPE, WILDCARD_VERSION = 0xFFFF, 0xFFFF, 0xFFFFFFFF
+#: How often "runs the new firmware version" re-reads CurrentFileVersion while the device activates.
+ACTIVATION_POLL_S = 5.0
+_DURATION_UNITS = {"second": 1, "seconds": 1, "minute": 60, "minutes": 60, "hour": 3600, "hours": 3600}
+
+
+def _seconds(amount: str, unit: str) -> float:
+    return float(amount) * _DURATION_UNITS[unit]
+
+
+def _hex(value: int) -> str:
+    return f"{value:#010x}"
+
+
+# -- Given: joining and images ---------------------------------------------------------------------------
+@given(parsers.re(rf"{DUT} has joined the Communications Hub's network"))
+@sync_step
+async def joined(scenario_state: ScenarioState) -> None:
+    state = scenario_state
+    await state.dut.join(state.budget("join"))
+    state.start_mark = state.transcript.mark()
+
+
+@given("the Communications Hub holds a valid image of the next firmware version")
+def hold_newer(scenario_state: ScenarioState) -> None:
+    _hold(scenario_state, scenario_state.images.newer())
+
+
+@given("the Communications Hub holds a valid image of a lower firmware version")
+def hold_older(scenario_state: ScenarioState) -> None:
+    _hold(scenario_state, scenario_state.images.older())
+
+
+@given("the Communications Hub holds a valid image of the running firmware version")
+def hold_same(scenario_state: ScenarioState) -> None:
+    _hold(scenario_state, scenario_state.images.same())
+
+
+@given(parsers.parse('the Communications Hub holds the image variant "{name}" of the next firmware version'))
+def hold_variant(scenario_state: ScenarioState, name: str) -> None:
+    _hold(scenario_state, scenario_state.images.variant(name))
+
+
+def _hold(state: ScenarioState, image: ScenarioImage) -> None:
+    state.image = image
+    state.dut.hub.hold(image.held(Activation.WAIT if state.profile.role == "hcalcs" else Activation.NOW))
+
+
+# -- Given: how the Communications Hub answers -----------------------------------------------------------
+@given(parsers.re(r"the Communications Hub advertises the image with another (?P<what>manufacturer code|image type)"))
+def advertise_other_identity(scenario_state: ScenarioState, what: str) -> None:
+    image = scenario_state.image
+    params = (
+        {"manufacturer_code": (image.manufacturer_code + 1) & 0xFFFE}
+        if what == "manufacturer code"
+        else {"image_type": (image.image_type + 1) & 0xFFBF}
+    )
+    scenario_state.dut.hub.program("query", Rule(Action.WRONG_IDENTITY, times=None, params=params))
+
+
+@given(parsers.re(rf"the Communications Hub advertises the image with a size larger than {DUTS} storage"))
+def advertise_oversized(scenario_state: ScenarioState) -> None:
+    capacity = int(scenario_state.profile.pixit_value("dut.storage_capacity"))
+    scenario_state.dut.hub.program(
+        "query", Rule(Action.WRONG_SIZE, times=None, params={"image_size": min(capacity + 1, 0xFFFFFFFF)})
+    )
+
+
+@given(
+    parsers.re(
+        r"the Communications Hub answers the Image Block Request at offset (?P<offset>\d+) with data for "
+        r"offset (?P<other>\d+)"
+    )
+)
+def block_wrong_offset(scenario_state: ScenarioState, offset: str, other: str) -> None:
+    _block_rule(scenario_state, Action.WRONG_OFFSET, int(offset), shift=int(other) - int(offset))
+
+
+@given(
+    parsers.re(
+        r"the Communications Hub answers the Image Block Request at offset (?P<offset>\d+) with (?P<extra>\d+) "
+        r"octets more than requested"
+    )
+)
+def block_oversized(scenario_state: ScenarioState, offset: str, extra: str) -> None:
+    _block_rule(scenario_state, Action.OVERSIZED, int(offset), extra=int(extra))
+
+
+@given(
+    parsers.re(
+        r"the Communications Hub answers the Image Block Request at offset (?P<offset>\d+) for another file version"
+    )
+)
+def block_other_file(scenario_state: ScenarioState, offset: str) -> None:
+    version = (scenario_state.image.file_version + 1) & 0xFFFFFFFE
+    _block_rule(scenario_state, Action.WRONG_IDENTITY, int(offset), file_version=version)
+
+
+@given(
+    parsers.re(
+        r"the Communications Hub answers the Image Block Request at offset (?P<offset>\d+) with WAIT_FOR_DATA for "
+        r"(?P<amount>\d+) (?P<unit>seconds?)(?: and a MinimumBlockPeriod of (?P<period>\d+) seconds?)?"
+    )
+)
+def block_wait_for_data(scenario_state: ScenarioState, offset: str, amount: str, unit: str, period: str | None) -> None:
+    params: dict[str, int] = {"wait_s": int(_seconds(amount, unit))}
+    if period is not None:
+        # The field's unit depends on the cluster revision the device implements (CS-17): declared in PIXIT.
+        per_unit = 1000 if scenario_state.profile.pixit_value("dut.min_block_period_unit") == "ms" else 1
+        params["minimum_block_period"] = int(period) * per_unit
+    _block_rule(scenario_state, Action.WAIT_FOR_DATA, int(offset), **params)
+
+
+@given(
+    parsers.re(
+        r"the Communications Hub answers every Image Block Request from offset (?P<offset>\d+) with WAIT_FOR_DATA "
+        r"for (?P<amount>\d+) seconds"
+    )
+)
+def block_wait_forever(scenario_state: ScenarioState, offset: str, amount: str) -> None:
+    start = int(offset)
+    scenario_state.dut.hub.program(
+        "block",
+        Rule(
+            Action.WAIT_FOR_DATA,
+            when=lambda command: command.file_offset >= start,
+            times=None,
+            params={"wait_s": int(amount)},
+        ),
+    )
+
+
+@given(parsers.re(r"the Communications Hub does not answer the first Image Block Request at offset (?P<offset>\d+)"))
+def block_lost_once(scenario_state: ScenarioState, offset: str) -> None:
+    _block_rule(scenario_state, Action.DROP, int(offset))
+
+
+@given(parsers.re(r"the Communications Hub never answers Image Block Requests at offset (?P<offset>\d+)"))
+def block_lost_always(scenario_state: ScenarioState, offset: str) -> None:
+    scenario_state.dut.hub.program("block", Rule(Action.DROP, offset=int(offset), times=None))
+
+
+@given(
+    parsers.re(
+        r"the Communications Hub delays its answer to the Image Block Request at offset (?P<offset>\d+) by "
+        r"(?P<amount>\d+) seconds"
+    )
+)
+def block_late(scenario_state: ScenarioState, offset: str, amount: str) -> None:
+    _block_rule(scenario_state, Action.DELAY, int(offset), delay_s=int(amount))
+
+
+@given(parsers.re(r"the Communications Hub aborts the download at offset (?P<offset>\d+)"))
+def block_abort(scenario_state: ScenarioState, offset: str) -> None:
+    scenario_state.dut.hub.program("block", Rule(Action.ABORT, offset=int(offset), times=None))
+
+
+@given(
+    parsers.re(
+        r"the Communications Hub answers the Image Block Request at offset (?P<offset>\d+) with a data length "
+        r"longer than the frame"
+    )
+)
+def block_length_lies(scenario_state: ScenarioState, offset: str) -> None:
+    image = scenario_state.image
+    start = int(offset)
+    block = image.data[start : start + 16]
+    payload = (
+        bytes([Status.SUCCESS])
+        + image.manufacturer_code.to_bytes(2, "little")
+        + image.image_type.to_bytes(2, "little")
+        + image.file_version.to_bytes(4, "little")
+        + start.to_bytes(4, "little")
+        + bytes([48])  # DataSize claims 48 octets; only 16 follow
+        + block
+    )
+    _block_rule(scenario_state, Action.RAW, start, payload=payload)
+
+
+def _block_rule(state: ScenarioState, action: Action, offset: int, **params: int | bytes) -> None:
+    state.dut.hub.program("block", Rule(action, offset=offset, params=dict(params)))
+
+
+@given(parsers.re(r"the Communications Hub answers the next Query Next Image Request with a truncated frame"))
+def query_truncated(scenario_state: ScenarioState) -> None:
+    image = scenario_state.image
+    payload = bytes([Status.SUCCESS]) + image.manufacturer_code.to_bytes(2, "little") + b"\x84"
+    scenario_state.dut.hub.program("query", Rule(Action.RAW, nth=0, params={"payload": payload}))
+
+
+@given(
+    parsers.re(
+        r"the Communications Hub answers the Upgrade End Request with (?:an )?UpgradeTime "
+        r"(?P<when>0xFFFFFFFF|(?P<amount>\d+) (?P<unit>hours?|minutes?|seconds?) ahead)"
+    )
+)
+def upgrade_time(scenario_state: ScenarioState, when: str, amount: str | None, unit: str | None) -> None:
+    if when == "0xFFFFFFFF":
+        params: dict[str, object] = {"activation": Activation.WAIT.value}
+    else:
+        params = {"activation": Activation.LATER.value, "delay_s": int(_seconds(amount, unit))}
+    scenario_state.dut.hub.program("end", Rule(Action.SERVE, times=None, params=params))
+
+
+@given("the Communications Hub answers the Upgrade End Request for another file version")
+def upgrade_end_other_file(scenario_state: ScenarioState) -> None:
+    version = (scenario_state.image.file_version + 1) & 0xFFFFFFFE
+    scenario_state.dut.hub.program(
+        "end", Rule(Action.SERVE, times=None, params={"identity": {"file_version": version}})
+    )
+
+
+@given("the Communications Hub answers the Upgrade End Request with the wildcard identity")
+def upgrade_end_wildcard(scenario_state: ScenarioState) -> None:
+    identity = {
+        "manufacturer_code": WILDCARD_MANUFACTURER,
+        "image_type": WILDCARD_IMAGE_TYPE,
+        "file_version": WILDCARD_VERSION,
+    }
+    scenario_state.dut.hub.program("end", Rule(Action.SERVE, times=None, params={"identity": identity}))
+
+
+@given("the Communications Hub answers the Upgrade End Request with a truncated frame")
+def upgrade_end_truncated(scenario_state: ScenarioState) -> None:
+    payload = scenario_state.image.manufacturer_code.to_bytes(2, "little") + b"\x00"
+    scenario_state.dut.hub.program("end", Rule(Action.RAW, times=None, params={"payload": payload}))
+
+
+# -- When ------------------------------------------------------------------------------------------------
+@when(parsers.re(rf"the Communications Hub notifies {DUT} by unicast Image Notify"))
+@sync_step
+async def notify_unicast(scenario_state: ScenarioState) -> None:
+    await scenario_state.dut.hub.notify_image(unicast=True)
+
+
+@when(
+    parsers.re(
+        r"the Communications Hub broadcasts an Image Notify with jitter (?P<jitter>\d+) for "
+        r"(?P<identity>the new image|another manufacturer code|another image type|the running firmware version)"
+    )
+)
+@sync_step
+async def notify_broadcast(scenario_state: ScenarioState, jitter: str, identity: str) -> None:
+    image = scenario_state.image
+    overrides = {
+        "the new image": {},
+        "another manufacturer code": {"manufacturer_code": (image.manufacturer_code + 1) & 0xFFFE},
+        "another image type": {"image_type": (image.image_type + 1) & 0xFFBF},
+        "the running firmware version": {"new_file_version": scenario_state.old_version},
+    }[identity]
+    await scenario_state.dut.hub.notify_image(unicast=False, payload_type=3, jitter=int(jitter), **overrides)
+
+
+@when(parsers.re(rf"{DUT} downloads the image(?P<watching> while the suite watches its upgrade status)?"))
+@sync_step
+async def download(scenario_state: ScenarioState, watching: str | None) -> None:
+    state = scenario_state
+    mark = state.transcript.mark()
+    if watching:
+        state.dut.watch_upgrade_status()
+    await state.dut.hub.notify_image(unicast=True)
+    await state.transcript.wait_for(
+        lambda e: _is_request(e, "upgrade_end"),
+        state.download_budget(extra_s=_injected_wait_s(state)),
+        since=mark,
+    )
+    await state.clock.run_for(1.0)  # let the Communications Hub's answer reach the device
+
+
+def _injected_wait_s(state: ScenarioState) -> float:
+    """Time the scenario's own programmed throttling and delays add to a download."""
+    return sum(
+        float(rule.params.get("wait_s", 0)) + float(rule.params.get("delay_s", 0))
+        for rule in state.dut.hub.server.rules["block"]
+    )
+
+
+@when(
+    parsers.re(
+        rf"{DUT} is notified of the image and the "
+        r"(?P<name>wait-for-data limit|retry budget|block response budget) passes"
+    )
+)
+@sync_step
+async def notified_and_wait(scenario_state: ScenarioState, name: str) -> None:
+    state = scenario_state
+    await state.dut.hub.notify_image(unicast=True)
+    per_block = float(state.profile.pixit_value("budgets.block_response_wait"))
+    retries = int(state.profile.pixit_value("dut.retry_limit")) + 1
+    extra = {
+        "wait-for-data limit": float(state.profile.pixit_value("budgets.wait_for_data_limit")) + per_block,
+        "retry budget": retries * per_block,
+        "block response budget": per_block,
+    }[name]
+    await state.clock.run_for(state.download_budget().seconds + extra)
+
+
+@when(parsers.re(r"(?P<amount>\d+) (?P<unit>hours?|minutes?|seconds?) pass(?:es)?"))
+@sync_step
+async def time_passes(scenario_state: ScenarioState, amount: str, unit: str) -> None:
+    await scenario_state.clock.run_for(_seconds(amount, unit))
+
+
+@when(parsers.re(r"the (?P<name>activation|query) budget passes"))
+@sync_step
+async def budget_passes(scenario_state: ScenarioState, name: str) -> None:
+    key = {"activation": "activation", "query": "query_after_notify"}[name]
+    await scenario_state.clock.run_for(scenario_state.budget(key).seconds)
+
+
+@when(parsers.re(rf"the Communications Hub tells {DUT} to upgrade now"))
+@sync_step
+async def upgrade_now(scenario_state: ScenarioState) -> None:
+    await scenario_state.dut.hub.send_upgrade_end_response(Activation.NOW)
+
+
+@when(parsers.re(rf"{DUT} is power-cycled(?: when its download has reached offset (?P<offset>\d+))?$"))
+@sync_step
+async def power_cycle(scenario_state: ScenarioState, offset: str | None) -> None:
+    state = scenario_state
+    if offset is not None:
+        target = int(offset)
+        await state.dut.hub.notify_image(unicast=True)
+        reached = await state.transcript.wait_for(
+            lambda e: _is_request(e, "image_block") and int(e.fields.get("file_offset", -1)) >= target,
+            state.download_budget(),
+            since=state.start_mark,
+        )
+        if reached is None:
+            raise _no_download(state, f"a block request at offset {target} or beyond")
+    state.offsets_before_power_cycle = state.transcript.block_offsets(since=state.start_mark)
+    state.power_cycle_mark = state.transcript.mark()
+    await state.dut.power_cycle()
+    await state.dut.join(state.budget("join"))
+
+
+@when(parsers.re(rf"{DUT} is power-cycled as soon as the Communications Hub has told it to activate"))
+@sync_step
+async def power_cycle_on_activation(scenario_state: ScenarioState) -> None:
+    state = scenario_state
+    told = await state.transcript.wait_for(
+        lambda e: e.direction is Direction.TO_DUT and e.matches("upgrade_end_response") and e.transmitted,
+        state.budget("activation"),
+        since=state.start_mark,
+    )
+    if told is None:
+        raise _no_download(state, "the Communications Hub's Upgrade End Response")
+    state.power_cycle_mark = state.transcript.mark()
+    await state.dut.power_cycle()
+    await state.dut.join(state.budget("join"))
+
+
+@when(parsers.re(rf"a rogue node sends {DUT} a unicast Image Notify"))
+@sync_step
+async def rogue_notify(scenario_state: ScenarioState) -> None:
+    state = scenario_state
+    state.start_mark = state.transcript.mark()
+    rogue = await state.dut.rogue_node()
+    await rogue.image_notify(state.image.held())
+
+
+@when(parsers.re(rf"a rogue node tells {DUT} to upgrade now"))
+@sync_step
+async def rogue_upgrade_now(scenario_state: ScenarioState) -> None:
+    rogue = await scenario_state.dut.rogue_node()
+    await rogue.upgrade_end_response(scenario_state.image.held(), Activation.NOW)
+
+
+# -- Then: queries and downloads -------------------------------------------------------------------------
+def _is_request(entry: TranscriptEntry, command: str) -> bool:
+    return (
+        entry.direction is Direction.FROM_DUT
+        and entry.cluster_id == 0x0019
+        and entry.matches(command)
+        and not entry.malformed
+    )
+
+
+def _no_download(state: ScenarioState, expected: str) -> DeviceFailure | Inconclusive:
+    """The budget rule for a download step: FAIL if the device was offered the image, else no verdict."""
+    offered = any(
+        e.delivered and e.fields.get("status") == Status.SUCCESS
+        for e in state.transcript.to_dut("query_next_image_response", since=state.start_mark)
+    )
+    return expired_budget_signal(
+        budget=state.download_budget(),
+        expected=expected,
+        stimulus="a Query Next Image Response offering the image",
+        stimulus_received=offered,
+    )
+
+
+@then(parsers.re(rf"{DUT} sends a Query Next Image Request for its own identity"))
+@sync_step
+async def sends_query(scenario_state: ScenarioState) -> None:
+    state = scenario_state
+    budget = state.budget("query_after_notify")
+    query = await state.transcript.wait_for(
+        lambda e: _is_request(e, "query_next_image"), budget, since=state.start_mark
+    )
+    if query is None:
+        raise expired_budget_signal(
+            budget=budget,
+            expected="a Query Next Image Request",
+            stimulus="the Image Notify",
+            stimulus_received=state.transcript.received_stimulus("image_notify", since=state.start_mark),
+        )
+    observed = (query.fields.get("manufacturer_code"), query.fields.get("image_type"))
+    expected = (
+        int(state.profile.pixit_value("dut.manufacturer_code")),
+        int(state.profile.pixit_value("dut.image_type")),
+    )
+    assert observed == expected, failure_message(
+        f"manufacturer code / image type {expected[0]:#06x} / {expected[1]:#06x}",
+        f"{observed[0]:#06x} / {observed[1]:#06x} in the Query Next Image Request",
+    )
+
+
+@then(parsers.re(rf"{DUT} does not send a Query Next Image Request within the query budget"))
+@sync_step
+async def no_query(scenario_state: ScenarioState) -> None:
+    state = scenario_state
+    await state.clock.run_for(state.budget("query_after_notify").seconds)
+    if not state.transcript.received_stimulus("image_notify", since=state.start_mark):
+        raise Inconclusive("the device never received the Image Notify, so its silence proves nothing")
+    queries = [e for e in state.transcript.from_dut("query_next_image", since=state.start_mark)]
+    assert not queries, failure_message(
+        "no Query Next Image Request after an Image Notify the device must ignore",
+        f"a Query Next Image Request at t={queries[0].time:.3f} s" if queries else "",
+    )
+
+
+@then(parsers.re(rf"{DUT} does not request any block of the image"))
+@sync_step
+async def no_blocks(scenario_state: ScenarioState) -> None:
+    state = scenario_state
+    await state.clock.run_for(state.budget("query_after_notify").seconds + state.budget("block_response_wait").seconds)
+    responses = state.transcript.to_dut("query_next_image_response", since=state.start_mark)
+    if not any(e.delivered for e in responses):
+        raise Inconclusive(
+            "the device never received a Query Next Image Response, so it was never offered the image. "
+            "ACTION: check that the device queries after a unicast Image Notify."
+        )
+    blocks = state.transcript.block_offsets(since=state.start_mark)
+    assert not blocks, failure_message(
+        "no Image Block Request", f"{len(blocks)} Image Block Requests, first at offset {blocks[0]}"
+    )
+
+
+@then(parsers.re(rf"{DUT} treats the older image as its declared downgrade policy says"))
+@sync_step
+async def downgrade_policy(scenario_state: ScenarioState) -> None:
+    state = scenario_state
+    policy = state.profile.pixit_value("dut.downgrade_policy")
+    await state.clock.run_for(state.download_budget().seconds)
+    blocks = state.transcript.block_offsets(since=state.start_mark)
+    if policy == "allow":
+        assert blocks, failure_message("the older image downloaded (declared policy: allow)", "no Image Block Request")
+        return
+    assert not blocks, failure_message(
+        f"no download of an older image (declared policy: {policy})", f"{len(blocks)} Image Block Requests"
+    )
+    await _operational_on(state, state.old_version)
+
+
+@then(
+    parsers.re(rf"{DUT} sends an Upgrade End Request with status (?P<status>[A-Z_]+)(?P<after> after the power cycle)?")
+)
+@sync_step
+async def sends_upgrade_end(scenario_state: ScenarioState, status: str, after: str | None) -> None:
+    state = scenario_state
+    since = state.power_cycle_mark if after else state.start_mark
+    request = await state.transcript.wait_for(
+        lambda e: _is_request(e, "upgrade_end"),
+        state.download_budget(extra_s=_injected_wait_s(state)),
+        since=since,
+    )
+    if request is None:
+        raise _no_download(state, f"an Upgrade End Request with status {status}")
+    observed = Status(request.fields.get("status")).name
+    assert observed == status, failure_message(
+        f"Upgrade End Request status {status}", f"status {observed} at t={request.time:.3f} s"
+    )
+
+
+@then(parsers.re(rf"{DUT} requested every octet of the image in order before that Upgrade End Request"))
+def requested_in_order(scenario_state: ScenarioState) -> None:
+    state = scenario_state
+    end = state.transcript.last("upgrade_end", direction=Direction.FROM_DUT, since=state.start_mark)
+    if end is None:
+        raise _no_download(state, "an Upgrade End Request after the download")
+    requests = [e for e in state.transcript.ota_requests("image_block", since=state.start_mark) if e.index < end.index]
+    served = {
+        e.in_reply_to: e
+        for e in state.transcript.ota_responses("image_block_response", since=state.start_mark)
+        if e.in_reply_to is not None
+    }
+    expected_offset, size = 0, len(state.image.data)
+    for request in requests:
+        offset = int(request.fields["file_offset"])
+        assert offset <= expected_offset, failure_message(
+            f"the next request at offset {expected_offset} or earlier (no gap)",
+            f"a request at offset {offset}",
+        )
+        response = served.get(request.index)
+        if response is not None and response.fields.get("status") == Status.SUCCESS and offset == expected_offset:
+            data = response.fields.get("image_data") or b""
+            if int(response.fields.get("file_offset", -1)) == offset and len(data) <= int(
+                request.fields["maximum_data_size"]
+            ):
+                expected_offset = offset + len(data)
+    assert expected_offset >= size, failure_message(
+        f"all {size} octets requested before the Upgrade End Request",
+        f"requests covered only {expected_offset} octets",
+    )
+
+
+@then(parsers.re(rf"{DUT} requests offset (?P<offset>\d+) again"))
+def requests_again(scenario_state: ScenarioState, offset: str) -> None:
+    offsets = scenario_state.transcript.block_offsets(since=scenario_state.start_mark)
+    assert offsets.count(int(offset)) >= 2, failure_message(
+        f"offset {offset} requested again after the bad response",
+        f"offset {offset} requested {offsets.count(int(offset))} time(s)",
+    )
+
+
+@then(parsers.re(rf"{DUTS} next block request after the lost one is for offset (?P<offset>\d+) again"))
+def next_after_lost(scenario_state: ScenarioState, offset: str) -> None:
+    offsets = scenario_state.transcript.block_offsets(since=scenario_state.start_mark)
+    target = int(offset)
+    assert target in offsets, failure_message(f"a request for offset {target}", "none")
+    following = offsets[offsets.index(target) + 1 : offsets.index(target) + 2]
+    assert following == [target], failure_message(
+        f"offset {target} requested again after its response was lost", f"next request for offset {following}"
+    )
+
+
+@then(parsers.re(rf"{DUT} never requested an offset beyond (?P<offset>\d+)"))
+def never_beyond(scenario_state: ScenarioState, offset: str) -> None:
+    offsets = scenario_state.transcript.block_offsets(since=scenario_state.start_mark)
+    if not offsets:
+        raise _no_download(scenario_state, "Image Block Requests")
+    assert max(offsets) <= int(offset), failure_message(
+        f"no request beyond offset {offset} (it has no data from there)",
+        f"a request at offset {max(offsets)}",
+    )
+
+
+@then(parsers.re(rf"{DUT} waits at least (?P<seconds>\d+) seconds before requesting offset (?P<offset>\d+) again"))
+def waits_before_retry(scenario_state: ScenarioState, seconds: str, offset: str) -> None:
+    requests = [
+        e
+        for e in scenario_state.transcript.ota_requests("image_block", since=scenario_state.start_mark)
+        if int(e.fields.get("file_offset", -1)) == int(offset)
+    ]
+    assert len(requests) >= 2, failure_message(
+        f"offset {offset} requested again after WAIT_FOR_DATA", "no second request"
+    )
+    waited = requests[1].time - requests[0].time
+    assert waited >= float(seconds), failure_message(f"at least {seconds} s before the next request", f"{waited:.3f} s")
+
+
+@then(parsers.re(rf"{DUTS} block requests after offset (?P<offset>\d+) are at least (?P<seconds>\d+) seconds apart"))
+def spaced_requests(scenario_state: ScenarioState, offset: str, seconds: str) -> None:
+    requests = [
+        e
+        for e in scenario_state.transcript.ota_requests("image_block", since=scenario_state.start_mark)
+        if int(e.fields.get("file_offset", -1)) > int(offset)
+    ]
+    assert len(requests) >= 2, failure_message("several block requests after the throttled one", f"{len(requests)}")
+    gaps = [b.time - a.time for a, b in pairwise(requests)]
+    assert min(gaps) >= float(seconds), failure_message(
+        f"block requests at least {seconds} s apart (MinimumBlockPeriod)", f"a gap of {min(gaps):.3f} s"
+    )
+
+
+@then(parsers.re(rf"{DUT} has stopped the download and reports the Normal upgrade status"))
+@sync_step
+async def stopped_download(scenario_state: ScenarioState) -> None:
+    state = scenario_state
+    mark = state.transcript.mark()
+    await state.clock.run_for(state.budget("block_response_wait").seconds * 2)
+    late = state.transcript.block_offsets(since=mark)
+    assert not late, failure_message("no more block requests after the wait-for-data limit", f"requests at {late[:5]}")
+    status = await state.dut.read_ota_attribute("image_upgrade_status", state.budget("block_response_wait"))
+    assert int(status) == 0, failure_message("ImageUpgradeStatus Normal (0)", f"{status!r}")
+
+
+@then(parsers.re(rf"after the power cycle {DUT} continued from the start or from an offset it had already received"))
+def continued_after_power_cycle(scenario_state: ScenarioState) -> None:
+    state = scenario_state
+    after = state.transcript.block_offsets(since=state.power_cycle_mark)
+    if not after:
+        raise _no_download(state, "Image Block Requests after the power cycle")
+    reached = max(state.offsets_before_power_cycle, default=0)
+    assert after[0] <= reached, failure_message(
+        f"the download continued at offset 0 or at most {reached} (what it had received)",
+        f"first request after the power cycle at offset {after[0]}",
+    )
+
+
+@then(parsers.re(rf"{DUT} did not request any block after the power cycle"))
+def no_block_after_power_cycle(scenario_state: ScenarioState) -> None:
+    after = scenario_state.transcript.block_offsets(since=scenario_state.power_cycle_mark)
+    assert not after, failure_message(
+        "no new download of an image already verified", f"{len(after)} block requests after the power cycle"
+    )
+
+
+@then(parsers.re(rf"{DUT} sent an Upgrade End Request at least once every 60 minutes while waiting"))
+def reasks(scenario_state: ScenarioState) -> None:
+    state = scenario_state
+    ends = state.transcript.ota_requests("upgrade_end", since=state.start_mark)
+    if not ends:
+        raise _no_download(state, "an Upgrade End Request")
+    times = [e.time for e in ends] + [state.clock.now()]
+    longest = max(b - a for a, b in pairwise(times))
+    limit = float(state.profile.pixit_value("budgets.upgrade_end_reask"))
+    assert longest <= limit, failure_message(
+        f"an Upgrade End Request at least every {limit / 60:g} min while told UpgradeTime 0xFFFFFFFF",
+        f"{longest / 60:.1f} min without one ({len(ends)} requests)",
+    )
+
+
+@then(parsers.re(rf"{DUTS} upgrade status went through Normal, Download in progress, Download complete and Normal"))
+@sync_step
+async def status_sequence(scenario_state: ScenarioState) -> None:
+    state = scenario_state
+    await state.clock.run_for(state.budget("activation").seconds)
+    final = await state.dut.read_ota_attribute("image_upgrade_status", state.budget("block_response_wait"))
+    seen = [*state.dut.watched_upgrade_statuses(), int(final)]
+    distinct = [s for i, s in enumerate(seen) if i == 0 or s != seen[i - 1]]
+    expected = [0, 1, 2]
+    position = 0
+    for value in distinct:
+        if position < len(expected) and value == expected[position]:
+            position += 1
+    assert position == len(expected) and distinct[-1] == 0, failure_message(
+        "ImageUpgradeStatus Normal (0) → Download in progress (1) → Download complete (2) → … → Normal (0)",
+        f"the sequence {distinct}",
+    )
+
+
+# -- Then: firmware and health ---------------------------------------------------------------------------
+async def _operational_on(state: ScenarioState, version: int) -> int:
+    """Check the device answers a Basic read and reports ``version``; returns the version it reports."""
+    budget = Budget("ZCL read", float(state.profile.pixit_value("budgets.block_response_wait")))
+    await state.dut.assert_operational(budget)
+    running = int(await state.dut.read_ota_attribute("current_file_version", budget))
+    assert running == version, failure_message(f"CurrentFileVersion {_hex(version)}", _hex(running))
+    return running
+
+
+@then(parsers.re(rf"{DUT} runs the new firmware version"))
+@sync_step
+async def runs_new(scenario_state: ScenarioState) -> None:
+    state = scenario_state
+    new = state.image.file_version
+    # Activation includes a reboot: poll CurrentFileVersion for at most the activation budget.
+    budget = state.budget("activation")
+    deadline = state.clock.now() + budget.seconds
+    while state.clock.now() < deadline:
+        with contextlib.suppress(Inconclusive):
+            running = await state.dut.read_ota_attribute("current_file_version", state.budget("block_response_wait"))
+            if int(running) == new:
+                break
+        await state.clock.run_for(ACTIVATION_POLL_S)
+    await _operational_on(state, new)
+
+
+@then(parsers.re(rf"{DUT} (?:still runs|is still operational on) its old firmware version"))
+@sync_step
+async def runs_old(scenario_state: ScenarioState) -> None:
+    await _operational_on(scenario_state, scenario_state.old_version)
+
+
+@then(parsers.re(rf"{DUT} is operational and runs either its old or the new firmware version"))
+@sync_step
+async def runs_valid(scenario_state: ScenarioState) -> None:
+    state = scenario_state
+    budget = Budget("ZCL read", float(state.profile.pixit_value("budgets.block_response_wait")))
+    await state.dut.assert_operational(budget)
+    running = int(await state.dut.read_ota_attribute("current_file_version", budget))
+    allowed = {state.old_version, state.image.file_version}
+    assert running in allowed, failure_message(
+        f"CurrentFileVersion {_hex(state.old_version)} or {_hex(state.image.file_version)}", _hex(running)
+    )
