@@ -76,7 +76,7 @@ Feature: PPMID image verification
 
   @req:CS-05 @pics:OTA.C.C03.Tx
   Scenario: The PPMID rejects an image that ends before its Total Image Size
-    Given the Communications Hub holds the image variant "truncated-file" of the next firmware version
+    Given the Communications Hub holds the image variant "total-size-long" of the next firmware version
     When the PPMID downloads the image
     Then the PPMID sends an Upgrade End Request with status INVALID_IMAGE
     And the PPMID is still operational on its old firmware version

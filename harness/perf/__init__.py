@@ -1,0 +1,1 @@
+"""Performance: the air-time model and the benchmarks behind `make bench`."""
