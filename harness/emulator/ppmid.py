@@ -1,0 +1,337 @@
+"""The reference PPMID: a compliant Zigbee OTA client with GB behaviour, hosted by the loopback radio.
+
+Why: every scenario must PASS against a compliant device and FAIL, for the right requirement, against each
+deliberate deviation, so the suite's own verdicts can be trusted before a real PPMID is tested. This device
+is that compliant reference; ``harness.emulator.faults`` switches its deviations on.
+
+It is an ``EmulatedZigbeeNode`` (ZDO, Basic and OTA-client attributes, ZCL Default Response rules) whose OTA
+cluster commands go to an ``OtaClient`` (``harness.emulator.ota_client``) verifying images with
+``GbImageVerifier``: the strict GB validator plus the manufacturer-signature convention of
+docs/ota-images.md §3, checked with the public key of the test PKI's manufacturer party
+(``MANUFACTURER_EUI``, role ds).
+
+Life cycle, as the DUT adapter drives it::
+
+    device = PpmidEmulator.from_profile(profile, keystore)     # or PpmidEmulator(ieee, nwk, ...)
+    app.attach_node(device); device.boot()                     # joins (Device_annce) and starts polling
+    data = device.snapshot(); app.detach_node(device)          # power cut: only the NVM survives
+    device = PpmidEmulator.restore(data); app.attach_node(device); device.boot()
+
+Keys are not part of the snapshot (a power cycle does not change what the device trusts, and key objects
+are not bytes): ``restore`` takes ``manufacturer_public_key=`` as an override and otherwise uses the key the
+last device constructed with the same IEEE address was given (a class-level registry). Attaching a restored
+device powers off any older object with the same IEEE address, so a discarded device can never transmit.
+
+Activation reboots the device: it is unavailable for ``reboot_s`` (frames to it are lost), then announces
+again (rejoin) with the new CurrentFileVersion.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import random
+import weakref
+import zlib
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, ClassVar, Self
+
+import zigpy.types as t
+from cryptography.hazmat.primitives.asymmetric import ec
+from zigpy.zcl import ClusterType, foundation
+from zigpy.zcl.clusters.general import Basic, Ota
+
+from harness.clock import Clock
+from harness.crypto.eui64 import Eui64
+from harness.crypto.keystore import KeyRole, KeyStore
+from harness.emulator.faults import FaultSet, parse_faults
+from harness.emulator.node import EmulatedZigbeeNode, Transmit
+from harness.emulator.ota_client import (
+    IMAGE_BLOCK_RESPONSE_ID,
+    RESPONSE_FRAME_CONTROL,
+    GbImageVerifier,
+    OtaClient,
+    OtaClientConfig,
+    OtaNvm,
+    PersistPoint,
+    Phase,
+)
+from harness.errors import ConfigurationError
+from harness.profile import Profile
+from harness.radio.loopback import COORDINATOR_IEEE
+
+LOGGER = logging.getLogger(__name__)
+
+#: The test PKI's manufacturer party (harness.crypto.pki DEFAULT_PARTIES "manufacturer"): its DS key signs
+#: Manufacturer Images under the suite's convention, so the emulated devices trust its public key.
+MANUFACTURER_EUI = Eui64.parse("90-B3-D5-1F-30-F0-00-01")
+
+#: Image type of the DCC Boxed SR 11.4 PPMID sample image (domain.md §2.2).
+PPMID_IMAGE_TYPE = 0x0084
+
+#: The emulator re-sends Upgrade End Request at this fraction of PIXIT budgets.upgrade_end_reask, so the
+#: evidence of "at least every 60 minutes" never sits exactly on the boundary.
+REASK_FRACTION = 0.9
+
+#: Default period of Upgrade End Request re-sends while no valid Upgrade End Response arrives [I].
+DEFAULT_UPGRADE_END_RETRY_S = 600.0
+
+PersistHook = Callable[["PpmidEmulator", PersistPoint], None]
+
+
+class PpmidEmulator(EmulatedZigbeeNode):
+    """A Prepayment Meter Interface Device on the HAN: Basic server, OTA Upgrade client."""
+
+    SERVER_CLUSTERS = (Basic,)
+    CLIENT_CLUSTERS = (Ota,)
+
+    #: Manufacturer public keys by IEEE address: how ``restore`` finds the key a snapshot leaves out.
+    _MANUFACTURER_KEYS: ClassVar[dict[str, ec.EllipticCurvePublicKey]] = {}
+    #: The powered device object per IEEE address (attaching a newer one powers the older one off).
+    _LIVE: ClassVar[weakref.WeakValueDictionary[str, PpmidEmulator]] = weakref.WeakValueDictionary()
+
+    def __init__(
+        self,
+        ieee: t.EUI64 | str,
+        nwk: int,
+        *,
+        ota: OtaClientConfig | Mapping[str, Any] | None = None,
+        faults: Iterable[str] | FaultSet | None = None,
+        manufacturer_public_key: ec.EllipticCurvePublicKey | None = None,
+        persist_hook: PersistHook | None = None,
+        seed: int | None = None,
+        reboot_s: float = 2.0,
+        trust_centre_ieee: str | None = None,
+        **node_kwargs: Any,
+    ) -> None:
+        """``ota`` is the client's identity and behaviour (``OtaClientConfig`` or its dict form); without it
+        the base node's ``manufacturer_code``, ``image_type``, ``file_version`` and ``hw_version`` (16-bit
+        OTA form) make one. ``seed`` fixes the Image Notify jitter draws (default: from the IEEE address)."""
+        if ota is None:
+            ota = OtaClientConfig(
+                manufacturer_code=node_kwargs.get("manufacturer_code", 0x1234),
+                image_type=node_kwargs.get("image_type", PPMID_IMAGE_TYPE),
+                current_file_version=node_kwargs.get("file_version", 0x00000001),
+                hardware_version=node_kwargs.get("hw_version"),
+            )
+        elif not isinstance(ota, OtaClientConfig):
+            ota = OtaClientConfig(**ota)
+        for key in ("manufacturer_code", "image_type", "file_version", "hw_version"):
+            node_kwargs.pop(key, None)  # the OTA configuration is authoritative
+        hw = ota.hardware_version
+        super().__init__(
+            ieee,
+            nwk,
+            manufacturer_code=ota.manufacturer_code,
+            image_type=ota.image_type,
+            file_version=ota.current_file_version,
+            hw_version=1 if hw is None else (hw >> 8) & 0xFF,  # Basic HWVersion is 8 bits: the version part
+            **node_kwargs,
+        )
+        fault_set = parse_faults(faults)
+        ieee_key = str(self.ieee)
+        if manufacturer_public_key is None:
+            manufacturer_public_key = self._MANUFACTURER_KEYS.get(ieee_key)
+        if manufacturer_public_key is None:
+            raise ConfigurationError(
+                f"PPMID emulator {self.ieee}: no manufacturer public key (pass manufacturer_public_key=, "
+                f"the DS key of {MANUFACTURER_EUI} from the key store)"
+            )
+        self._MANUFACTURER_KEYS[ieee_key] = manufacturer_public_key
+        self.seed = zlib.crc32(ieee_key.encode()) if seed is None else seed
+        self.reboot_s = reboot_s
+        tc_ieee = t.EUI64.convert(trust_centre_ieee) if trust_centre_ieee else COORDINATOR_IEEE
+        self.config.update(
+            ota=dataclasses.asdict(ota),
+            faults=list(fault_set.names),
+            seed=self.seed,
+            reboot_s=reboot_s,
+            trust_centre_ieee=str(tc_ieee),
+        )
+        self.faults = fault_set
+        self.persist_hook = persist_hook
+        self.ota = OtaClient(
+            self,
+            ota,
+            GbImageVerifier(
+                manufacturer_public_key,
+                hardware_version=ota.hardware_version,
+                storage_capacity=ota.storage_capacity,
+                downgrade_policy=ota.downgrade_policy,
+                faults=fault_set,
+            ),
+            faults=fault_set,
+            on_persist=self._persisted,
+            on_activated=self._activated,
+            rng=random.Random(self.seed),
+            trust_centre_ieee=tc_ieee,
+        )
+        self.ota.load(self.ota.nvm)
+        self._update_build_id()
+        self._offline = False
+        self._powered_off = False
+
+    # -- construction from a DUT profile -----------------------------------------------------------------
+    @classmethod
+    def from_profile(cls, profile: Profile, keystore: KeyStore, **overrides: Any) -> Self:
+        """The emulator a DUT profile describes (PIXIT dut.*, ota.max_block_size, budgets.*,
+        emulator.faults); the manufacturer key is the key store's DS key of ``MANUFACTURER_EUI``.
+
+        ``overrides`` replace constructor arguments (``nwk``, ``persist_hook``, ...) or ``OtaClientConfig``
+        fields (``query_interval_s``, ``request_timeout_s``, ...).
+        """
+        if profile.role != "ppmid":
+            raise ConfigurationError(f"profile {profile.name}: role {profile.role!r} is not a PPMID")
+        pixit = profile.pixit_value
+        reask = REASK_FRACTION * min(float(pixit("budgets.upgrade_end_reask")), 3600.0)
+        fields: dict[str, Any] = {
+            "manufacturer_code": pixit("dut.manufacturer_code"),
+            "image_type": pixit("dut.image_type"),
+            "current_file_version": pixit("dut.current_file_version"),
+            "hardware_version": pixit("dut.hardware_version"),
+            "storage_capacity": pixit("dut.storage_capacity"),
+            "downgrade_policy": pixit("dut.downgrade_policy"),
+            "min_block_period_unit": pixit("dut.min_block_period_unit"),
+            "retry_limit": pixit("dut.retry_limit"),
+            "max_block_size": pixit("ota.max_block_size"),
+            "wait_for_data_limit_s": float(pixit("budgets.wait_for_data_limit")),
+            "upgrade_end_reask_s": reask,
+            "upgrade_end_retry_s": min(DEFAULT_UPGRADE_END_RETRY_S, reask),
+        }
+        ota_fields = {f.name for f in dataclasses.fields(OtaClientConfig)}
+        fields.update({k: overrides.pop(k) for k in list(overrides) if k in ota_fields})
+        eui = Eui64.parse(pixit("dut.eui64"))
+        kwargs: dict[str, Any] = {
+            "ota": OtaClientConfig(**fields),
+            "faults": parse_faults(pixit("emulator.faults")),
+            "manufacturer_public_key": keystore.public_key(MANUFACTURER_EUI, KeyRole.DS),
+            "endpoint_id": pixit("dut.endpoint"),
+        }
+        kwargs.update(overrides)
+        nwk = kwargs.pop("nwk", None)
+        return cls(eui.colon, default_nwk(eui) if nwk is None else nwk, **kwargs)
+
+    # -- power -----------------------------------------------------------------------------------------------
+    def bind(self, transmit: Transmit, clock: Clock) -> None:
+        super().bind(transmit, clock)
+        key = str(self.ieee)
+        older = self._LIVE.get(key)
+        if older is not None and older is not self:
+            older.power_off()  # the object a power cycle replaced must never act again
+        self._LIVE[key] = self
+        self._powered_off = False
+
+    def boot(self) -> None:
+        """Power on (after ``attach_node``): resume from the NVM, then join the HAN with Device_annce.
+
+        A verified image awaiting activation makes it re-send Upgrade End Request (PZ-32); a partial download
+        makes it query to resume (PZ-26); an interrupted activation is completed or undone first (CS-10).
+        """
+        if self.clock is None:
+            raise RuntimeError(f"{self!r}: attach it to a radio before boot()")
+        self._offline = False
+        self._powered_off = False
+        self.ota.start()
+        self._update_build_id()
+        if self.silent:
+            return  # did not come up (a fault knob bricked it)
+        self.announce()
+
+    def power_off(self) -> None:
+        """Power cut: timers stop, frames are lost both ways; ``snapshot()`` still gives the NVM."""
+        self._powered_off = True
+        self.ota.stop()
+
+    @property
+    def powered(self) -> bool:
+        return not self._powered_off and not self._offline
+
+    def _activated(self, version: int) -> None:
+        """The new image runs: reboot into it (unavailable for ``reboot_s``), then rejoin."""
+        LOGGER.debug("%r activated %08X: rebooting", self, version)
+        self._update_build_id()
+        self._offline = True
+        self.ota.stop()
+        assert self.clock is not None
+        self.clock.loop.call_later(self.reboot_s, self._rebooted)
+
+    def _rebooted(self) -> None:
+        if not self._powered_off and self._offline:
+            self.boot()
+
+    def _persisted(self, point: PersistPoint) -> None:
+        if self.persist_hook is not None:
+            self.persist_hook(self, point)
+
+    def _update_build_id(self) -> None:
+        """Basic SWBuildID names the firmware that actually runs, whatever the OTA attributes say."""
+        self.set_attribute(Basic.cluster_id, "sw_build_id", f"{self.ota.running_version:08X}")
+
+    # -- radio ---------------------------------------------------------------------------------------------
+    def receive(self, packet: t.ZigbeePacket) -> None:
+        if self._powered_off or self._offline:
+            return
+        data = packet.data.serialize()
+        if (  # the download's hot path: a plain Image Block Response (see ota_client)
+            packet.cluster_id == Ota.cluster_id
+            and len(data) > 3
+            and data[0] == RESPONSE_FRAME_CONTROL
+            and data[2] == IMAGE_BLOCK_RESPONSE_ID
+            and packet.dst_ep == self.endpoint_id
+            and not self.silent
+            and self.ota.handle_block_response_fast(packet, data[3:])
+        ):
+            return
+        super().receive(packet)
+
+    def transmit(self, cluster_id: int, data: bytes, **kwargs: Any) -> None:
+        if self._powered_off or self._offline:
+            return
+        super().transmit(cluster_id, data, **kwargs)
+
+    def on_cluster_command(
+        self, endpoint: int, cluster_id: int, hdr: foundation.ZCLHeader, payload: bytes
+    ) -> foundation.Status | None:
+        if cluster_id == Ota.cluster_id:
+            return self.ota.handle(self.current_packet, hdr, payload)
+        return super().on_cluster_command(endpoint, cluster_id, hdr, payload)
+
+    # -- what a test or adapter may look at ----------------------------------------------------------------
+    @property
+    def running_version(self) -> int:
+        """The firmware version that actually runs (NVM), whatever CurrentFileVersion reports."""
+        return self.ota.running_version
+
+    @property
+    def phase(self) -> Phase:
+        return self.ota.phase
+
+    @property
+    def upgrade_status(self) -> Ota.ImageUpgradeStatus:
+        return self.get_attribute(Ota.cluster_id, "image_upgrade_status", side=ClusterType.Client)
+
+    def query_now(self) -> None:
+        """Send a Query Next Image Request now, as the device's own poll would."""
+        self.ota.query()
+
+    # -- persistence -----------------------------------------------------------------------------------------
+    def to_state(self) -> dict[str, Any]:
+        state = super().to_state()
+        state["ota_nvm"] = self.ota.nvm.to_json()
+        return state
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any], **overrides: Any) -> Self:
+        node = super().from_state(state, **overrides)
+        node.ota.load(OtaNvm.from_json(state["ota_nvm"]))
+        node._update_build_id()
+        return node
+
+    def __repr__(self) -> str:
+        return f"PpmidEmulator({self.ieee}, nwk=0x{int(self.nwk):04X}, {self.ota!r})"
+
+
+def default_nwk(eui: Eui64) -> int:
+    """A stable NWK address for a device: the EUI-64's low 16 bits, avoiding 0x0000 and 0xFFF8-0xFFFF."""
+    nwk = int(eui) & 0xFFFF
+    return nwk if 0 < nwk < 0xFFF8 else 0x1234
