@@ -18,7 +18,7 @@ conformance: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest tests -q -p no:cacheprovider
+	$(BIN)/python -m pytest tests -q -p no:cacheprovider -n 2 --dist loadgroup
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

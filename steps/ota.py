@@ -64,6 +64,11 @@ def hold_same(scenario_state: ScenarioState) -> None:
     _hold(scenario_state, scenario_state.images.same())
 
 
+@given("the Communications Hub holds an image of the next firmware version without a manufacturer signature")
+def hold_unsigned(scenario_state: ScenarioState) -> None:
+    _hold(scenario_state, scenario_state.images.unsigned())
+
+
 @given(parsers.parse('the Communications Hub holds the image variant "{name}" of the next firmware version'))
 def hold_variant(scenario_state: ScenarioState, name: str) -> None:
     _hold(scenario_state, scenario_state.images.variant(name))
@@ -404,17 +409,30 @@ def _is_request(entry: TranscriptEntry, command: str) -> bool:
     )
 
 
-def _no_download(state: ScenarioState, expected: str) -> DeviceFailure | Inconclusive:
-    """The budget rule for a download step: FAIL if the device was offered the image, else no verdict."""
-    offered = any(
+def _was_offered(state: ScenarioState) -> bool:
+    """Did the device receive a Query Next Image Response offering the image (the download stimulus)?"""
+    return any(
         e.delivered and e.fields.get("status") == Status.SUCCESS
         for e in state.transcript.to_dut("query_next_image_response", since=state.start_mark)
     )
+
+
+def _require_offered(state: ScenarioState, what: str) -> None:
+    """A judgement on the download needs a download: without the offer there is no verdict."""
+    if not _was_offered(state):
+        raise Inconclusive(
+            f"cannot judge {what}: the device never received a Query Next Image Response offering the image. "
+            "ACTION: check that the device queries after a unicast Image Notify (see the discovery scenarios)."
+        )
+
+
+def _no_download(state: ScenarioState, expected: str) -> DeviceFailure | Inconclusive:
+    """The budget rule for a download step: FAIL if the device was offered the image, else no verdict."""
     return expired_budget_signal(
         budget=state.download_budget(),
         expected=expected,
         stimulus="a Query Next Image Response offering the image",
-        stimulus_received=offered,
+        stimulus_received=_was_offered(state),
     )
 
 
@@ -511,40 +529,58 @@ async def sends_upgrade_end(scenario_state: ScenarioState, status: str, after: s
     )
 
 
+def _walk_download(state: ScenarioState, until_index: int | None = None) -> tuple[int, list[str]]:
+    """Replay the download in transcript order as a compliant client sees it.
+
+    Returns how many octets the device had validly received, and every request that left a gap (asked
+    beyond what it had) or went back (asked for data it already had). A re-request of the offset it is
+    waiting for is neither.
+    """
+    received, problems = 0, []
+    for entry in state.transcript.since(state.start_mark):
+        if until_index is not None and entry.index >= until_index:
+            break
+        if not entry.is_frame or entry.cluster_id != 0x0019 or entry.malformed:
+            continue
+        if _is_request(entry, "image_block"):
+            offset = int(entry.fields["file_offset"])
+            if offset > received:
+                problems.append(f"a request at offset {offset} while only {received} octets had arrived (a gap)")
+            elif offset < received:
+                problems.append(f"a request at offset {offset} after {received} octets had arrived (went back)")
+        elif entry.direction is Direction.TO_DUT and entry.matches("image_block_response") and entry.transmitted:
+            data = entry.fields.get("image_data") or b""
+            if entry.fields.get("status") == Status.SUCCESS and int(entry.fields.get("file_offset", -1)) == received:
+                received += len(data)
+    return received, problems
+
+
 @then(parsers.re(rf"{DUT} requested every octet of the image in order before that Upgrade End Request"))
 def requested_in_order(scenario_state: ScenarioState) -> None:
     state = scenario_state
     end = state.transcript.last("upgrade_end", direction=Direction.FROM_DUT, since=state.start_mark)
     if end is None:
         raise _no_download(state, "an Upgrade End Request after the download")
-    requests = [e for e in state.transcript.ota_requests("image_block", since=state.start_mark) if e.index < end.index]
-    served = {
-        e.in_reply_to: e
-        for e in state.transcript.ota_responses("image_block_response", since=state.start_mark)
-        if e.in_reply_to is not None
-    }
-    expected_offset, size = 0, len(state.image.data)
-    for request in requests:
-        offset = int(request.fields["file_offset"])
-        assert offset <= expected_offset, failure_message(
-            f"the next request at offset {expected_offset} or earlier (no gap)",
-            f"a request at offset {offset}",
-        )
-        response = served.get(request.index)
-        if response is not None and response.fields.get("status") == Status.SUCCESS and offset == expected_offset:
-            data = response.fields.get("image_data") or b""
-            if int(response.fields.get("file_offset", -1)) == offset and len(data) <= int(
-                request.fields["maximum_data_size"]
-            ):
-                expected_offset = offset + len(data)
-    assert expected_offset >= size, failure_message(
-        f"all {size} octets requested before the Upgrade End Request",
-        f"requests covered only {expected_offset} octets",
+    received, problems = _walk_download(state, until_index=end.index)
+    assert not problems, failure_message("every block requested in order, without gaps", problems[0])
+    size = len(state.image.data)
+    assert received >= size, failure_message(
+        f"all {size} octets received before the Upgrade End Request", f"only {received} octets had arrived"
     )
+
+
+@then(parsers.re(rf"{DUTS} block requests never went back to an earlier offset nor skipped one"))
+def no_back_no_skip(scenario_state: ScenarioState) -> None:
+    _require_offered(scenario_state, "the order of block requests")
+    _, problems = _walk_download(scenario_state)
+    if not scenario_state.transcript.block_offsets(since=scenario_state.start_mark):
+        raise _no_download(scenario_state, "Image Block Requests")
+    assert not problems, failure_message("requests that neither restart nor skip after a late response", problems[0])
 
 
 @then(parsers.re(rf"{DUT} requests offset (?P<offset>\d+) again"))
 def requests_again(scenario_state: ScenarioState, offset: str) -> None:
+    _require_offered(scenario_state, "the re-request of a bad block")
     offsets = scenario_state.transcript.block_offsets(since=scenario_state.start_mark)
     assert offsets.count(int(offset)) >= 2, failure_message(
         f"offset {offset} requested again after the bad response",
@@ -554,6 +590,7 @@ def requests_again(scenario_state: ScenarioState, offset: str) -> None:
 
 @then(parsers.re(rf"{DUTS} next block request after the lost one is for offset (?P<offset>\d+) again"))
 def next_after_lost(scenario_state: ScenarioState, offset: str) -> None:
+    _require_offered(scenario_state, "the re-request of a lost block")
     offsets = scenario_state.transcript.block_offsets(since=scenario_state.start_mark)
     target = int(offset)
     assert target in offsets, failure_message(f"a request for offset {target}", "none")
@@ -576,6 +613,7 @@ def never_beyond(scenario_state: ScenarioState, offset: str) -> None:
 
 @then(parsers.re(rf"{DUT} waits at least (?P<seconds>\d+) seconds before requesting offset (?P<offset>\d+) again"))
 def waits_before_retry(scenario_state: ScenarioState, seconds: str, offset: str) -> None:
+    _require_offered(scenario_state, "the wait before the next request")
     requests = [
         e
         for e in scenario_state.transcript.ota_requests("image_block", since=scenario_state.start_mark)
@@ -590,6 +628,7 @@ def waits_before_retry(scenario_state: ScenarioState, seconds: str, offset: str)
 
 @then(parsers.re(rf"{DUTS} block requests after offset (?P<offset>\d+) are at least (?P<seconds>\d+) seconds apart"))
 def spaced_requests(scenario_state: ScenarioState, offset: str, seconds: str) -> None:
+    _require_offered(scenario_state, "the spacing of block requests")
     requests = [
         e
         for e in scenario_state.transcript.ota_requests("image_block", since=scenario_state.start_mark)
@@ -654,6 +693,7 @@ def reasks(scenario_state: ScenarioState) -> None:
 @sync_step
 async def status_sequence(scenario_state: ScenarioState) -> None:
     state = scenario_state
+    _require_offered(state, "the upgrade status during a download")
     await state.clock.run_for(state.budget("activation").seconds)
     final = await state.dut.read_ota_attribute("image_upgrade_status", state.budget("block_response_wait"))
     seen = [*state.dut.watched_upgrade_statuses(), int(final)]
@@ -679,21 +719,49 @@ async def _operational_on(state: ScenarioState, version: int) -> int:
     return running
 
 
-@then(parsers.re(rf"{DUT} runs the new firmware version"))
-@sync_step
-async def runs_new(scenario_state: ScenarioState) -> None:
-    state = scenario_state
-    new = state.image.file_version
-    # Activation includes a reboot: poll CurrentFileVersion for at most the activation budget.
-    budget = state.budget("activation")
-    deadline = state.clock.now() + budget.seconds
+async def _wait_for_version(state: ScenarioState, version: int) -> None:
+    """Activation includes a reboot: poll CurrentFileVersion for at most the activation budget, then judge."""
+    _require_offered(state, "the firmware version after an update")
+    deadline = state.clock.now() + state.budget("activation").seconds
     while state.clock.now() < deadline:
         with contextlib.suppress(Inconclusive):
             running = await state.dut.read_ota_attribute("current_file_version", state.budget("block_response_wait"))
-            if int(running) == new:
+            if int(running) == version:
                 break
         await state.clock.run_for(ACTIVATION_POLL_S)
-    await _operational_on(state, new)
+    await _operational_on(state, version)
+
+
+@then(parsers.re(rf"{DUT} runs the new firmware version"))
+@sync_step
+async def runs_new(scenario_state: ScenarioState) -> None:
+    await _wait_for_version(scenario_state, scenario_state.image.file_version)
+
+
+@then(parsers.re(rf"{DUT} reports the new firmware version in its attributes and in its next query"))
+@sync_step
+async def reports_new_everywhere(scenario_state: ScenarioState) -> None:
+    """PZ-24: CurrentFileVersion is the new version, and so is the version the device says it runs when it
+    next queries (a device that only rewrote the attribute still queries with the old one)."""
+    state = scenario_state
+    new = state.image.file_version
+    await _wait_for_version(state, new)
+    mark = state.transcript.mark()
+    await state.dut.hub.notify_image(unicast=True)
+    query = await state.transcript.wait_for(
+        lambda e: _is_request(e, "query_next_image"), state.budget("query_after_notify"), since=mark
+    )
+    if query is None:
+        raise expired_budget_signal(
+            budget=state.budget("query_after_notify"),
+            expected="a Query Next Image Request after activation",
+            stimulus="the Image Notify",
+            stimulus_received=state.transcript.received_stimulus("image_notify", since=mark),
+        )
+    queried = int(query.fields["current_file_version"])
+    assert queried == new, failure_message(
+        f"the Query Next Image Request after activation to carry CurrentFileVersion {_hex(new)}", _hex(queried)
+    )
 
 
 @then(parsers.re(rf"{DUT} (?:still runs|is still operational on) its old firmware version"))

@@ -12,7 +12,7 @@ Feature: PPMID activation under the Communications Hub's control
   Scenario: After activation the PPMID reports the new firmware version
     When the PPMID downloads the image
     And the activation budget passes
-    Then the PPMID runs the new firmware version
+    Then the PPMID reports the new firmware version in its attributes and in its next query
 
   @req:PZ-21 @pics:GB.OTA.C.UPGRADE_TIME_WAIT
   Scenario: The PPMID activates no earlier than the UpgradeTime it was given

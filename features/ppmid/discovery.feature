@@ -33,7 +33,7 @@ Feature: PPMID image discovery
       | other image type       | 100    | another image type            |
       | version already run    | 100    | the running firmware version  |
 
-  @req:CS-06 @pics:OTA.C
+  @req:CS-06 @req:CS-09 @pics:OTA.C @assumption
   Scenario: The PPMID does not download an image advertised for another manufacturer
     Given the Communications Hub holds a valid image of the next firmware version
     And the Communications Hub advertises the image with another manufacturer code
@@ -41,7 +41,7 @@ Feature: PPMID image discovery
     Then the PPMID does not request any block of the image
     And the PPMID is still operational on its old firmware version
 
-  @req:CS-06 @pics:OTA.C
+  @req:CS-06 @req:CS-09 @pics:OTA.C @assumption
   Scenario: The PPMID does not download an image advertised for another image type
     Given the Communications Hub holds a valid image of the next firmware version
     And the Communications Hub advertises the image with another image type
@@ -49,7 +49,7 @@ Feature: PPMID image discovery
     Then the PPMID does not request any block of the image
     And the PPMID is still operational on its old firmware version
 
-  @req:CS-15 @pics:OTA.C
+  @req:CS-15 @req:CS-09 @pics:OTA.C @assumption
   Scenario: The PPMID refuses an image larger than its storage
     Given the Communications Hub holds a valid image of the next firmware version
     And the Communications Hub advertises the image with a size larger than the PPMID's storage
@@ -63,7 +63,7 @@ Feature: PPMID image discovery
     When the Communications Hub notifies the PPMID by unicast Image Notify
     Then the PPMID treats the older image as its declared downgrade policy says
 
-  @req:CS-20 @pics:OTA.C @pics:GB.MFR_SIGNATURE.EMULATOR_CONVENTION @assumption
+  @req:CS-20 @req:CS-09 @pics:OTA.C @pics:GB.MFR_SIGNATURE.EMULATOR_CONVENTION @assumption
   Scenario: The PPMID does not download the firmware version it already runs
     Given the Communications Hub holds a valid image of the running firmware version
     When the Communications Hub notifies the PPMID by unicast Image Notify

@@ -57,7 +57,7 @@ Feature: PPMID image download
     Then the PPMID's block requests after offset 48 are at least 2 seconds apart
     And the PPMID sends an Upgrade End Request with status SUCCESS
 
-  @req:CS-16 @pics:OTA.C.C03.Tx @assumption
+  @req:CS-16 @req:CS-09 @pics:OTA.C.C03.Tx @assumption
   Scenario: The PPMID gives up on a Communications Hub that never stops asking it to wait
     Given the Communications Hub answers every Image Block Request from offset 96 with WAIT_FOR_DATA for 600 seconds
     When the PPMID is notified of the image and the wait-for-data limit passes
@@ -76,10 +76,10 @@ Feature: PPMID image download
   Scenario: The PPMID neither skips nor restarts after a late Image Block Response
     Given the Communications Hub delays its answer to the Image Block Request at offset 240 by 20 seconds
     When the PPMID downloads the image
-    Then the PPMID requested every octet of the image in order before that Upgrade End Request
+    Then the PPMID's block requests never went back to an earlier offset nor skipped one
     And the PPMID runs the new firmware version
 
-  @req:PZ-31 @pics:OTA.C.C03.Tx
+  @req:PZ-31 @req:CS-09 @pics:OTA.C.C03.Tx @assumption
   Scenario: The PPMID aborts after its retry limit when the Communications Hub stops answering
     Given the Communications Hub never answers Image Block Requests at offset 288
     When the PPMID is notified of the image and the retry budget passes

@@ -18,63 +18,70 @@ Feature: PPMID image verification
     Then the PPMID sends an Upgrade End Request with status SUCCESS
     And the PPMID runs the new firmware version
 
-  @req:CS-08 @req:PZ-14 @pics:OTA.C.C03.Tx @assumption
+  @req:CS-08 @req:PZ-14 @req:CS-09 @req:PZ-13 @pics:OTA.C.C03.Tx @assumption
   Scenario: The PPMID rejects an image whose Manufacturer Image has one bit changed
     Given the Communications Hub holds the image variant "flip-one-bit-in-manufacturer-image" of the next firmware version
     When the PPMID downloads the image
     Then the PPMID sends an Upgrade End Request with status INVALID_IMAGE
     And the PPMID is still operational on its old firmware version
 
-  @req:PZ-14 @pics:OTA.C.C03.Tx @pics:GB.MFR_SIGNATURE.EMULATOR_CONVENTION @assumption
+  @req:PZ-14 @req:CS-09 @req:PZ-13 @pics:OTA.C.C03.Tx @pics:GB.MFR_SIGNATURE.EMULATOR_CONVENTION @assumption
   Scenario: The PPMID rejects an image signed with a key that is not its manufacturer's
     Given the Communications Hub holds the image variant "manufacturer-signed-by-other-key" of the next firmware version
     When the PPMID downloads the image
     Then the PPMID sends an Upgrade End Request with status INVALID_IMAGE
     And the PPMID is still operational on its old firmware version
 
-  @req:PZ-14 @pics:OTA.C.C03.Tx @pics:GB.MFR_SIGNATURE.EMULATOR_CONVENTION @assumption
+  @req:PZ-14 @req:CS-09 @req:PZ-13 @pics:OTA.C.C03.Tx @pics:GB.MFR_SIGNATURE.EMULATOR_CONVENTION @assumption
   Scenario: The PPMID rejects an image whose manufacturer signature is corrupt
     Given the Communications Hub holds the image variant "bad-manufacturer-signature" of the next firmware version
     When the PPMID downloads the image
     Then the PPMID sends an Upgrade End Request with status INVALID_IMAGE
     And the PPMID is still operational on its old firmware version
 
-  @req:CS-03 @pics:OTA.C.C03.Tx
+  @req:PZ-13 @req:PZ-14 @req:CS-09 @pics:OTA.C.C03.Tx @pics:GB.MFR_SIGNATURE.EMULATOR_CONVENTION @assumption
+  Scenario: The PPMID rejects an image that carries no manufacturer signature
+    Given the Communications Hub holds an image of the next firmware version without a manufacturer signature
+    When the PPMID downloads the image
+    Then the PPMID sends an Upgrade End Request with status INVALID_IMAGE
+    And the PPMID is still operational on its old firmware version
+
+  @req:CS-03 @req:CS-09 @req:PZ-13 @req:PZ-14 @pics:OTA.C.C03.Tx @assumption
   Scenario: The PPMID rejects an image without the OTA file identifier
     Given the Communications Hub holds the image variant "wrong-magic" of the next firmware version
     When the PPMID downloads the image
     Then the PPMID sends an Upgrade End Request with status INVALID_IMAGE
     And the PPMID is still operational on its old firmware version
 
-  @req:CS-03 @pics:OTA.C.C03.Tx
+  @req:CS-03 @req:CS-09 @req:PZ-13 @req:PZ-14 @pics:OTA.C.C03.Tx @assumption
   Scenario: The PPMID rejects an image with an unknown OTA header version
     Given the Communications Hub holds the image variant "wrong-header-version" of the next firmware version
     When the PPMID downloads the image
     Then the PPMID sends an Upgrade End Request with status INVALID_IMAGE
     And the PPMID is still operational on its old firmware version
 
-  @req:CS-04 @pics:OTA.C.C03.Tx
+  @req:CS-04 @req:CS-09 @req:PZ-13 @req:PZ-14 @pics:OTA.C.C03.Tx @assumption
   Scenario: The PPMID rejects an image whose header length is shorter than its fields
     Given the Communications Hub holds the image variant "header-length-short" of the next firmware version
     When the PPMID downloads the image
     Then the PPMID sends an Upgrade End Request with status INVALID_IMAGE
     And the PPMID is still operational on its old firmware version
 
-  @req:CS-04 @pics:OTA.C.C03.Tx
+  @req:CS-04 @req:CS-09 @req:PZ-13 @req:PZ-14 @pics:OTA.C.C03.Tx @assumption
   Scenario: The PPMID rejects an image whose header carries an unknown extension
     Given the Communications Hub holds the image variant "header-length-long" of the next firmware version
     When the PPMID downloads the image
     Then the PPMID sends an Upgrade End Request with status INVALID_IMAGE
     And the PPMID is still operational on its old firmware version
 
-  @req:CS-05 @pics:OTA.C.C03.Tx
+  @req:CS-05 @req:CS-09 @req:PZ-13 @req:PZ-14 @pics:OTA.C.C03.Tx @assumption
   Scenario: The PPMID rejects an image longer than its Total Image Size says
     Given the Communications Hub holds the image variant "total-size-short" of the next firmware version
     When the PPMID downloads the image
     Then the PPMID sends an Upgrade End Request with status INVALID_IMAGE
     And the PPMID is still operational on its old firmware version
 
-  @req:CS-05 @pics:OTA.C.C03.Tx
+  @req:CS-05 @req:CS-09 @req:PZ-13 @req:PZ-14 @pics:OTA.C.C03.Tx @assumption
   Scenario: The PPMID rejects an image that ends before its Total Image Size
     Given the Communications Hub holds the image variant "total-size-long" of the next firmware version
     When the PPMID downloads the image

@@ -84,7 +84,7 @@ class ScenarioImages:
         return ec.generate_private_key(ec.SECP256R1())
 
     # -- images ---------------------------------------------------------------------------------------
-    def _build(self, file_version: int, description: str) -> ScenarioImage:
+    def _build(self, file_version: int, description: str, *, manufacturer_signed: bool = True) -> ScenarioImage:
         spec = ImageSpec(
             manufacturer_code=int(self.profile.pixit_value("dut.manufacturer_code")),
             image_type=int(self.profile.pixit_value("dut.image_type")),
@@ -95,7 +95,8 @@ class ScenarioImages:
             header_string=f"GB OTA conformance {self.profile.role}",
         )
         supplier = self._pki_key("supplier") if self.layout is Layout.GB_SIGNED else None
-        data = build_image(spec, supplier_key=supplier, manufacturer_key=self._manufacturer_key())
+        manufacturer = self._manufacturer_key() if manufacturer_signed else None
+        data = build_image(spec, supplier_key=supplier, manufacturer_key=manufacturer)
         return ScenarioImage(data, spec.manufacturer_code, spec.image_type, file_version, description)
 
     def _vendor(self, item: str, description: str) -> ScenarioImage:
@@ -126,6 +127,12 @@ class ScenarioImages:
         if self.profile.on_hardware:
             raise NotApplicable("an image of the running version needs the vendor's signing key; not derived")
         return self._build(self.running_version, "valid running version")
+
+    def unsigned(self) -> ScenarioImage:
+        """The next version with no manufacturer signature at all (the suite's convention: no trailer)."""
+        if self.profile.on_hardware:
+            raise NotApplicable("an unsigned image in the vendor's format cannot be derived from a signed one")
+        return self._build(self.running_version + 1, "no manufacturer signature", manufacturer_signed=False)
 
     def variant(self, name: str) -> ScenarioImage:
         """The named invalid variant of the next-version image (harness.ota.variants)."""

@@ -44,7 +44,7 @@ class FaultSet:
         "An image with one bit flipped in its Manufacturer Image gets Upgrade End Request SUCCESS.",
     )
     accept_unsigned_image: bool = _knob(
-        ("CS-13",),
+        ("PZ-14",),
         "Accepts a Manufacturer Image without the manufacturer-signature trailer (a trailer that is present "
         "is still checked).",
         "An image built without a manufacturer signature gets Upgrade End Request SUCCESS.",
