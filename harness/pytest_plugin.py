@@ -54,9 +54,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--profile", default=None, help="DUT profile (YAML); default: the emulated PPMID")
     group.addoption("--radio", default=None, help="radio name or module:Class (overrides pixit.radio)")
     group.addoption("--device", default=None, help="radio device path (overrides pixit.device_path)")
-    group.addoption(
-        "--pixit", action="append", default=[], metavar="NAME=VALUE", help="override one PIXIT value"
-    )
+    group.addoption("--pixit", action="append", default=[], metavar="NAME=VALUE", help="override one PIXIT value")
     group.addoption("--run-dir", default=None, help="write the conformance statement into this directory")
 
 
@@ -258,12 +256,12 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
         },
     )
     entry["duration_s"] += float(report.duration)
+    for key, value in report.user_properties:  # evidence arrives with the teardown report
+        if key.startswith("evidence:"):
+            entry["evidence"][key.removeprefix("evidence:")] = value
     verdict = verdict_from_report(report)
     if verdict is None:  # a passed setup or teardown adds nothing
         return
-    for key, value in report.user_properties:
-        if key.startswith("evidence:"):
-            entry["evidence"][key.removeprefix("evidence:")] = value
     entry["verdicts"].append(verdict)
     if verdict is not Verdict.PASS and not entry["message"]:
         entry["message"] = _property(report, "verdict_message") or _report_message(report)

@@ -207,8 +207,7 @@ def expired_budget_signal(
         return DeviceFailure(
             failure_message(
                 f"{expected} within {budget} after {stimulus}",
-                f"nothing before the budget expired, although the transcript shows that the DUT "
-                f"received {stimulus}",
+                f"nothing before the budget expired, although the transcript shows that the DUT received {stimulus}",
             )
         )
     return Inconclusive(

@@ -96,9 +96,27 @@ def scenario_state(
 
 
 def _record_evidence(request: pytest.FixtureRequest, state: ScenarioState) -> None:
+    """Evidence for the statement: blocks consumed, and for a rejection the device could decide from the
+    offer or the OTA header alone, the comparison with PIXIT ``dut.blocks_before_rejection``.
+
+    No requirement makes early rejection mandatory, so the limit is reported, not judged.
+    """
     transcript = state.transcript
     blocks = len(transcript.ota_requests("image_block", since=state.start_mark))
     request.node.user_properties.append(("evidence:blocks_consumed", blocks))
+    ends = transcript.ota_requests("upgrade_end", since=state.start_mark)
+    rejected = any(e.fields.get("status") not in (None, 0) for e in ends)
+    offered = any(
+        e.delivered and e.fields.get("status") == 0
+        for e in transcript.to_dut("query_next_image_response", since=state.start_mark)
+    )
+    if rejected or (offered and blocks == 0):
+        evidence: dict[str, object] = {"blocks_consumed": blocks}
+        if blocks == 0 or (state.image is not None and state.image.header_defect):
+            # Decidable from the offer or the header alone: compare with the device's declared limit.
+            limit = int(state.profile.pixit_value("dut.blocks_before_rejection"))
+            evidence.update(pixit_limit=limit, within_limit=blocks <= limit)
+        request.node.user_properties.append(("evidence:rejection", evidence))
     request.node.user_properties.append(("evidence:transcript_summary", transcript.summary()))
     with contextlib.suppress(ImportError):
         import allure

@@ -33,9 +33,7 @@ class LoopRunner:
         self.clock = clock
         self.loop = clock.loop
         self.safety_timeout = (
-            safety_timeout
-            if safety_timeout is not None
-            else (VIRTUAL_SAFETY_TIMEOUT_S if clock.virtual else None)
+            safety_timeout if safety_timeout is not None else (VIRTUAL_SAFETY_TIMEOUT_S if clock.virtual else None)
         )
         self._thread = threading.Thread(target=self.loop.run_forever, name="harness-loop", daemon=True)
         self._thread.start()

@@ -140,9 +140,7 @@ class OtaServer:
     # -- programming -------------------------------------------------------------------------------------
     def hold(self, image: HeldImage) -> None:
         """Hold an image for distribution; it supersedes a held image with the same mfr / image type."""
-        self.images = [
-            i for i in self.images if (i.manufacturer_code, i.image_type) != image.identity()[:2]
-        ] + [image]
+        self.images = [i for i in self.images if (i.manufacturer_code, i.image_type) != image.identity()[:2]] + [image]
 
     def discard_all(self) -> None:
         self.images.clear()
@@ -212,15 +210,11 @@ class OtaServer:
                 Action.NOT_AUTHORIZED: Status.NOT_AUTHORIZED,
                 Action.ABORT: Status.ABORT,
             }[rule.action]
-            return Decision(
-                "query_next_image_response", note, _schema("query_next_image_response", status=status)
-            )
+            return Decision("query_next_image_response", note, _schema("query_next_image_response", status=status))
         if rule.action is Action.DROP:
             return Decision(None, "dropped: no response (injected)")
         if rule.action is Action.RAW:
-            return Decision(
-                "query_next_image_response", note, raw_payload=rule.params["payload"], malformed=True
-            )
+            return Decision("query_next_image_response", note, raw_payload=rule.params["payload"], malformed=True)
         if image is None:
             raise ValueError(f"rule {rule.action.value} needs a held image for this device")
         if rule.action is Action.WRONG_IDENTITY:
@@ -290,9 +284,7 @@ class OtaServer:
         if action is Action.DROP:
             return Decision(None, f"dropped: block at offset {command.file_offset} not answered (injected)")
         if action is Action.DELAY:
-            return self._block(
-                image, command, f"delayed by {params['delay_s']} s", delay_s=float(params["delay_s"])
-            )
+            return self._block(image, command, f"delayed by {params['delay_s']} s", delay_s=float(params["delay_s"]))
         if action is Action.WAIT_FOR_DATA:
             now = self._utc_now()
             return Decision(
@@ -362,14 +354,8 @@ class OtaServer:
         image = self._find_exact(device, command)
         if image is None:
             return Decision(None, "no such file held for this device: Upgrade End Request ignored")
-        activation = (
-            Activation(rule.params["activation"])
-            if rule and "activation" in rule.params
-            else image.activation
-        )
-        delay = (
-            int(rule.params.get("delay_s", image.activation_delay_s)) if rule else image.activation_delay_s
-        )
+        activation = Activation(rule.params["activation"]) if rule and "activation" in rule.params else image.activation
+        delay = int(rule.params.get("delay_s", image.activation_delay_s)) if rule else image.activation_delay_s
         identity = dict(rule.params.get("identity", {})) if rule else {}
         return self.upgrade_end_response(image, activation, delay, note_prefix="served", **identity)
 

@@ -76,9 +76,7 @@ def _register_inspect(actions: argparse._SubParsersAction) -> None:
     p.add_argument("--layout", choices=_LAYOUTS, help="expected layout (default: detect it)")
     p.add_argument("--profile", choices=[str(x) for x in Profile], default=str(Profile.GB), help="rule set")
     p.add_argument("--key", type=Path, metavar="PEM", help="supplier certificate or public key (gb-signed)")
-    p.add_argument(
-        "--manufacturer-key", type=Path, metavar="PEM", help="manufacturer certificate or public key (GBMS)"
-    )
+    p.add_argument("--manufacturer-key", type=Path, metavar="PEM", help="manufacturer certificate or public key (GBMS)")
     p.add_argument("--expected-hash", metavar="HEX", help="expected SHA-256 of the Manufacturer Image")
     p.add_argument("--max-size", type=_uint(32), metavar="N", help="the device's image storage, in octets")
     p.set_defaults(handler=_inspect)
@@ -96,9 +94,7 @@ def _register_build(actions: argparse._SubParsersAction) -> None:
     p.add_argument("--size", type=_uint(32), default=DEFAULT_PAYLOAD_SIZE, help="payload octets")
     p.add_argument("--seed", type=int, default=0, help="seed of the deterministic payload")
     p.add_argument("--payload", type=Path, metavar="FILE", help="use this file as the firmware payload")
-    p.add_argument(
-        "--layout", choices=_LAYOUTS, help="body layout (build: default gb-signed; --from: detect)"
-    )
+    p.add_argument("--layout", choices=_LAYOUTS, help="body layout (build: default gb-signed; --from: detect)")
     p.add_argument("--header-string", default=ImageSpec.header_string, help="at most 32 octets of UTF-8")
     p.add_argument("--stack-version", type=_uint(16), default=ImageSpec.stack_version)
     p.add_argument("--supplier-key", type=Path, metavar="PEM", help="supplier PRIVATE key (signs gb-signed)")

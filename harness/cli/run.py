@@ -34,9 +34,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description=__doc__.splitlines()[0] + " Unknown options are passed to pytest (e.g. -k, -n 2).",
     )
     parser.add_argument("--profile", help="DUT profile YAML (default: profiles/emulated-ppmid.yaml)")
-    parser.add_argument(
-        "--radio", help="radio name (loopback, ezsp, znp, deconz, xbee, zigate) or module:Class"
-    )
+    parser.add_argument("--radio", help="radio name (loopback, ezsp, znp, deconz, xbee, zigate) or module:Class")
     parser.add_argument("--device", help="radio device path, e.g. /dev/ttyUSB0 or socket://host:port")
     parser.add_argument("--pixit", action="append", default=[], metavar="NAME=VALUE", help="override a PIXIT")
     parser.add_argument("--reports-dir", default="reports", help="parent directory of run directories")

@@ -115,9 +115,7 @@ def _asn1() -> asn1tools.compiler.Specification:
     return asn1tools.compile_string(_HARDWARE_MODULE_NAME_ASN1, "der")
 
 
-def hardware_module_name(
-    eui: Eui64, hw_type: x509.ObjectIdentifier = GBCS_DEVICE_HW_TYPE_OID
-) -> x509.OtherName:
+def hardware_module_name(eui: Eui64, hw_type: x509.ObjectIdentifier = GBCS_DEVICE_HW_TYPE_OID) -> x509.OtherName:
     """The SAN entry of a GBCS device certificate: HardwareModuleName{hwType, hwSerialNum = EUI-64}.
 
     cryptography has no public ASN.1 encoder for an otherName's value, so asn1tools encodes the DER.

@@ -125,9 +125,7 @@ class KeyEntry:
             found.append(f"cannot read the certificate's EUI-64: {exc}")
         else:
             if named is None:
-                found.append(
-                    "the certificate names no EUI-64 (no HardwareModuleName SAN, no x500UniqueIdentifier)"
-                )
+                found.append("the certificate names no EUI-64 (no HardwareModuleName SAN, no x500UniqueIdentifier)")
             elif named != self.eui:
                 found.append(f"the certificate names EUI-64 {named}, the entry is filed under {self.eui}")
         try:
@@ -362,9 +360,7 @@ def _read_private_key(path: Path) -> ec.EllipticCurvePrivateKey:
     try:
         key = serialization.load_pem_private_key(data, password=None)
     except TypeError as exc:  # cryptography's signal for "encrypted, and no password given"
-        raise ConfigurationError(
-            f"{path}: the private key is encrypted; the key store needs it plain"
-        ) from exc
+        raise ConfigurationError(f"{path}: the private key is encrypted; the key store needs it plain") from exc
     except (ValueError, UnsupportedAlgorithm) as exc:
         raise ConfigurationError(f"{path}: not a readable PEM private key ({exc})") from exc
     if not isinstance(key, ec.EllipticCurvePrivateKey):

@@ -188,9 +188,7 @@ def key_identifier(public_key: ec.EllipticCurvePublicKey) -> bytes:
     return bytes([0x40 | tail[0] & 0x0F]) + tail[1:]
 
 
-def _key_usage(
-    *, digital_signature: bool = False, key_agreement: bool = False, ca: bool = False
-) -> x509.KeyUsage:
+def _key_usage(*, digital_signature: bool = False, key_agreement: bool = False, ca: bool = False) -> x509.KeyUsage:
     return x509.KeyUsage(
         digital_signature=digital_signature,
         content_commitment=False,
@@ -227,9 +225,7 @@ class TestPki:
         self._store = store
 
     @classmethod
-    def generate(
-        cls, parties: Iterable[Party] = DEFAULT_PARTIES, *, seed: int | str | None = None
-    ) -> TestPki:
+    def generate(cls, parties: Iterable[Party] = DEFAULT_PARTIES, *, seed: int | str | None = None) -> TestPki:
         """Issue the whole PKI. Distinct party names and EUI-64s are required (ValueError otherwise)."""
         parties = tuple(parties)
         for attribute in ("name", "eui"):
@@ -251,13 +247,9 @@ class TestPki:
             ),
             root,
         )
-        device_ca = _issue_ca(
-            rnd, "device", x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "TEST DCA")]), root
-        )
+        device_ca = _issue_ca(rnd, "device", x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "TEST DCA")]), root)
         entries = [
-            _issue_party_entry(
-                rnd, party, role, device_ca if party.kind is PartyKind.DEVICE else organisation_ca
-            )
+            _issue_party_entry(rnd, party, role, device_ca if party.kind is PartyKind.DEVICE else organisation_ca)
             for party in parties
             for role in party.roles
         ]
@@ -316,9 +308,7 @@ class TestPki:
                     path.unlink()
             marker.write_text(self._marker_text(), encoding="utf-8")
             for ca in (self.root, self.organisation_ca, self.device_ca):
-                (root / CA_FILES[ca.name]).write_bytes(
-                    ca.certificate.public_bytes(serialization.Encoding.PEM)
-                )
+                (root / CA_FILES[ca.name]).write_bytes(ca.certificate.public_bytes(serialization.Encoding.PEM))
             for entry in self.entries():
                 stem = key_file_stem(entry.eui, entry.role)
                 (root / (stem + CERTIFICATE_SUFFIX)).write_bytes(
@@ -342,8 +332,7 @@ class TestPki:
         lines = [
             MARKER_TEXT + ".",
             "",
-            "Generated for one test run"
-            + ("." if self.seed is None else f" from seed {self.seed!r} (reproducible)."),
+            "Generated for one test run" + ("." if self.seed is None else f" from seed {self.seed!r} (reproducible)."),
             "Layout: DCC Boxed (<eui64>-ds|ka|pp-ka.pem certificate, .key unencrypted PKCS#8 private key).",
             f"CA certificates (no CA private keys are written): {', '.join(CA_FILES.values())}.",
             "",

@@ -22,13 +22,16 @@ from harness.errors import HarnessError
 from harness.ota.errors import VariantNotApplicable
 from harness.ota.factory import ImageSpec, build_image
 from harness.ota.format import Layout, parse_header
-from harness.ota.variants import VariantContext, derive_variant
+from harness.ota.variants import VariantContext, derive_variant, get_variant
 from harness.profile import Profile
 from harness.verdicts import LabError, NotApplicable
 
 #: Payload size of the images the suite builds for the emulator: large enough for every offset the
 #: features name (up to 480), small enough that a scenario costs milliseconds.
 EMULATOR_PAYLOAD_SIZE = 2048
+
+#: Requirements on the OTA header (magic and version, Header Length, Total Image Size).
+HEADER_REQUIREMENTS = frozenset({"CS-03", "CS-04", "CS-05"})
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,8 @@ class ScenarioImage:
     image_type: int
     file_version: int
     description: str
+    header_defect: bool = False
+    """The image is wrong in its OTA header: a device can reject it as soon as the header has arrived."""
 
     def held(self, activation: Activation = Activation.NOW) -> HeldImage:
         return HeldImage(
@@ -149,7 +154,8 @@ class ScenarioImages:
             data = derive_variant(name, base.data, context)
         except VariantNotApplicable as err:
             raise NotApplicable(f"image variant {name!r}: {err}") from None
-        return ScenarioImage(data, base.manufacturer_code, base.image_type, base.file_version, name)
+        header_defect = bool(HEADER_REQUIREMENTS & set(get_variant(name).requirements))
+        return ScenarioImage(data, base.manufacturer_code, base.image_type, base.file_version, name, header_defect)
 
 
 def _load_private_key(path: Path) -> ec.EllipticCurvePrivateKey:

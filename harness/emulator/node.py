@@ -173,9 +173,7 @@ class EmulatedZigbeeNode:
                 self.set_attribute(Ota.cluster_id, name, value, side=ClusterType.Client)
 
     # -- attribute tables -----------------------------------------------------------------------------
-    def _attribute_def(
-        self, cluster_id: int, attribute: int | str, side: ClusterType
-    ) -> foundation.ZCLAttributeDef:
+    def _attribute_def(self, cluster_id: int, attribute: int | str, side: ClusterType) -> foundation.ZCLAttributeDef:
         cluster = self._clusters[(side, cluster_id)]
         if isinstance(attribute, str):
             return getattr(cluster.AttributeDefs, attribute)
@@ -188,9 +186,7 @@ class EmulatedZigbeeNode:
         adef = self._attribute_def(cluster_id, attribute, side)
         self.attributes[(side, cluster_id)][adef.id] = adef.type(value)
 
-    def get_attribute(
-        self, cluster_id: int, attribute: int | str, side: ClusterType = ClusterType.Server
-    ) -> Any:
+    def get_attribute(self, cluster_id: int, attribute: int | str, side: ClusterType = ClusterType.Server) -> Any:
         adef = self._attribute_def(cluster_id, attribute, side)
         return self.attributes[(side, cluster_id)][adef.id]
 
@@ -285,9 +281,7 @@ class EmulatedZigbeeNode:
             flags |= MAC.FullFunctionDevice
         if self.config["rx_on_when_idle"]:
             flags |= MAC.RxOnWhenIdle
-        power = self.attributes.get((ClusterType.Server, Basic.cluster_id), {}).get(
-            Basic.AttributeDefs.power_source.id
-        )
+        power = self.attributes.get((ClusterType.Server, Basic.cluster_id), {}).get(Basic.AttributeDefs.power_source.id)
         if power is not None and (int(power) & 0x7F) in (0x01, 0x02):  # mains single / three phase
             flags |= MAC.MainsPowered
         return flags
@@ -328,9 +322,7 @@ class EmulatedZigbeeNode:
             dst=t.AddrModeAddress(addr_mode=t.AddrMode.Broadcast, address=t.BroadcastAddress.RX_ON_WHEN_IDLE),
         )
 
-    def _send_zdo(
-        self, command: zdo_t.ZDOCmd, tsn: int, args: list[Any], dst: t.AddrModeAddress | None = None
-    ) -> None:
+    def _send_zdo(self, command: zdo_t.ZDOCmd, tsn: int, args: list[Any], dst: t.AddrModeAddress | None = None) -> None:
         schema = zdo_t.CLUSTERS[command][1]
         data = t.uint8_t(tsn).serialize() + t.serialize(args, schema)
         self.transmit(command, data, dst_ep=0, src_ep=0, profile_id=ZDO_PROFILE_ID, dst=dst)
@@ -386,11 +378,7 @@ class EmulatedZigbeeNode:
             return
         hdr, payload = parsed
         # A client→server frame addresses our server cluster, and the other way round.
-        side = (
-            ClusterType.Server
-            if hdr.direction == foundation.Direction.Client_to_Server
-            else ClusterType.Client
-        )
+        side = ClusterType.Server if hdr.direction == foundation.Direction.Client_to_Server else ClusterType.Client
         if (side, packet.cluster_id) not in self._clusters:
             status: Status | None = Status.UNSUPPORTED_CLUSTER
         elif hdr.frame_control.is_cluster:
@@ -430,18 +418,14 @@ class EmulatedZigbeeNode:
             attrid=attrid, status=Status.SUCCESS, value=foundation.TypeValue(adef.zcl_type, table[attrid])
         )
 
-    def _maybe_default_response(
-        self, packet: t.ZigbeePacket, hdr: foundation.ZCLHeader, status: Status | None
-    ) -> None:
+    def _maybe_default_response(self, packet: t.ZigbeePacket, hdr: foundation.ZCLHeader, status: Status | None) -> None:
         """ZCL: a Default Response reports an error, or success when the sender did not disable it; never
         to a broadcast and never in answer to a Default Response."""
         if status is None or packet.dst.addr_mode in (t.AddrMode.Broadcast, t.AddrMode.Group):
             return
         if status == Status.SUCCESS and hdr.frame_control.disable_default_response:
             return
-        body = foundation.GENERAL_COMMANDS[GC.Default_Response].schema(
-            command_id=hdr.command_id, status=status
-        )
+        body = foundation.GENERAL_COMMANDS[GC.Default_Response].schema(command_id=hdr.command_id, status=status)
         self.respond(hdr, GC.Default_Response, body.serialize(), cluster_specific=False)
 
     # -- hooks for device types -----------------------------------------------------------------------

@@ -392,6 +392,17 @@ _HEADER_FINDINGS = frozenset(
 )
 
 
+#: Header defects a device can see as soon as the header has arrived, before the rest of the file.
+_EARLY_HEADER_FINDINGS = frozenset(
+    {
+        FindingCode.BAD_MAGIC,
+        FindingCode.UNSUPPORTED_HEADER_VERSION,
+        FindingCode.HEADER_LENGTH_SHORT,
+        FindingCode.UNKNOWN_HEADER_EXTENSION,
+    }
+)
+
+
 @dataclass(frozen=True)
 class GbImageVerifier:
     """The GB checks of a downloaded file (CS-03..CS-08, CS-15, CS-20, PZ-13/14): the strict validator with
@@ -440,6 +451,26 @@ class GbImageVerifier:
             return Verdict(False, f"version {found.file_version:08X} refused by policy {self.downgrade_policy}")
         return Verdict(True, "valid GB image, manufacturer signature verifies")
 
+    def header_problem(self, prefix: bytes, expected: ImageIdentity, advertised_size: int) -> str | None:
+        """The early check a device makes once the OTA header has arrived (CS-03/04/05): magic, header
+        version and length, Total Image Size against the size the server advertised, and identity. None
+        when the header is acceptable so far; the full verification still runs after the last block."""
+        if self.faults.accept_bad_header:
+            return None
+        report = validate_image(prefix, profile=Profile.GB)
+        header = report.header
+        early = [f for f in report.defects if f.code in _EARLY_HEADER_FINDINGS]
+        if early:
+            return "; ".join(f"{f.code}: {f.reason}" for f in early)
+        if header is None:
+            return None  # not enough octets yet
+        if header.total_image_size != advertised_size:
+            return f"Total Image Size {header.total_image_size} differs from the advertised {advertised_size}"
+        found = ImageIdentity(header.manufacturer_code, header.image_type, header.file_version)
+        if found != expected:
+            return f"header identity {found} differs from the offered {expected}"
+        return None
+
     def _signature_problem(self, signature: ManufacturerVerdict | None) -> str | None:
         faults = self.faults
         if faults.accept_tampered_image:
@@ -481,6 +512,7 @@ class Download:
     identity: ImageIdentity
     size: int
     data: bytearray = field(default_factory=bytearray)
+    header_checked: bool = False
 
     @property
     def offset(self) -> int:
@@ -1004,11 +1036,26 @@ class OtaClient:
         self._write(PersistPoint.BLOCK_STORED)
         if self.stopped or self.download is not download:
             return None  # the power went at that write
+        if not download.header_checked and download.offset >= GB_HEADER_LENGTH:
+            download.header_checked = True
+            problem = self.verifier.header_problem(bytes(download.data), download.identity, download.size)
+            if problem is not None:
+                self._reject_early(download, problem)
+                return None
         if download.offset >= download.size:
             self._download_complete()
         else:
             self._request_block()
         return None
+
+    def _reject_early(self, download: Download, problem: str) -> None:
+        """A header that is already wrong ends the download at once: INVALID_IMAGE, discard, Normal."""
+        LOGGER.debug("%r rejects %s from its header: %s", self.node, download.identity, problem)
+        self._cancel()
+        self._send_end_request(Status.INVALID_IMAGE, download.identity)
+        self._discard(f"header check failed: {problem}")
+        if self.faults.brick_on_failed_update:
+            self._brick()
 
     def _block_period(self, raw: int) -> float:
         unit = self.config.min_block_period_unit

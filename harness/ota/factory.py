@@ -75,9 +75,7 @@ def deterministic_payload(size: int, seed: int = 0) -> bytes:
 def _header_string(text: str) -> bytes:
     raw = text.encode("utf-8")
     if len(raw) > HEADER_STRING_LENGTH:
-        raise ImageBuildError(
-            f"header string is {len(raw)} octets in UTF-8, at most {HEADER_STRING_LENGTH} fit"
-        )
+        raise ImageBuildError(f"header string is {len(raw)} octets in UTF-8, at most {HEADER_STRING_LENGTH} fit")
     return raw.ljust(HEADER_STRING_LENGTH, b"\x00")
 
 
@@ -156,9 +154,7 @@ def build_ota_image(
         raise ImageBuildError(
             "a gb-signed image needs the supplier private key (--supplier-key), or choose layout gb-unsigned"
         )
-    payload = (
-        spec.payload if spec.payload is not None else deterministic_payload(spec.payload_size, spec.seed)
-    )
+    payload = spec.payload if spec.payload is not None else deterministic_payload(spec.payload_size, spec.seed)
     image = OtaImage(_header(spec), _body(layout, payload, spec.force_replace))
     return seal(image, supplier_key=supplier_key, manufacturer_key=manufacturer_key)
 

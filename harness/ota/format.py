@@ -250,9 +250,7 @@ def parse_header(data: bytes, *, honour_length: bool = True) -> OtaHeader:
     try:
         container = struct.parse(data)
     except ConstructError as err:
-        raise ImageFormatError(
-            _header_problem(data, honour_length) or f"unreadable OTA header: {err}"
-        ) from None
+        raise ImageFormatError(_header_problem(data, honour_length) or f"unreadable OTA header: {err}") from None
     return _header_from_container(container)
 
 
@@ -328,9 +326,7 @@ def encode_body(body: Body) -> bytes:
             return ZIGBEE_BODY.build([dataclasses.asdict(e) for e in body.elements])
         if isinstance(body, GbUnsignedBody):
             return GB_UNSIGNED_BODY.build(dataclasses.asdict(body))
-        return GB_SIGNED_BODY.build(
-            dataclasses.asdict(body), manufacturer_image_length=len(body.manufacturer_image)
-        )
+        return GB_SIGNED_BODY.build(dataclasses.asdict(body), manufacturer_image_length=len(body.manufacturer_image))
     except ConstructError as err:
         raise ImageFormatError(f"cannot encode {type(body).__name__}: {err}") from None
 
@@ -395,9 +391,7 @@ def parse_image(data: bytes, *, layout: Layout | str | None = None, check_magic:
         )
     total = header.total_image_size
     if total < header.header_length:
-        raise ImageFormatError(
-            f"Total Image Size {total} is smaller than the Header Length {header.header_length}"
-        )
+        raise ImageFormatError(f"Total Image Size {total} is smaller than the Header Length {header.header_length}")
     if total > len(data):
         raise ImageFormatError(f"file of {len(data)} octets is shorter than its Total Image Size {total}")
     body = data[header.header_length : total]

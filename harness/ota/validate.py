@@ -264,9 +264,7 @@ class _Check:
         if len(data) < 4:
             self.add(FindingCode.BAD_MAGIC, f"{len(data)} octets: no file identifier", offset=0)
         elif magic != OTA_MAGIC:
-            self.add(
-                FindingCode.BAD_MAGIC, f"file identifier 0x{magic:08X}, expected 0x{OTA_MAGIC:08X}", offset=0
-            )
+            self.add(FindingCode.BAD_MAGIC, f"file identifier 0x{magic:08X}, expected 0x{OTA_MAGIC:08X}", offset=0)
         try:
             header = parse_header(data, honour_length=False)
         except ImageFormatError as err:
@@ -460,9 +458,7 @@ class _Check:
         report = self.report
         sl_index = len(body) - SUPPLIER_SIGNATURE_LENGTH - 1
         if has_trailer(body):
-            self._missing(
-                body, start, "the body ends with a GBMS manufacturer trailer, not a supplier signature"
-            )
+            self._missing(body, start, "the body ends with a GBMS manufacturer trailer, not a supplier signature")
             return
         if len(body) >= GB_TRAILER_LENGTH and body[sl_index - 1] in (0, 1):
             report.manufacturer_image = body[: sl_index - 1]
@@ -471,8 +467,7 @@ class _Check:
             report.signature = body[sl_index + 1 :]
             self.add(
                 FindingCode.SIGNATURE_LENGTH_OCTET,
-                f"signature length octet 0x{body[sl_index]:02X},"
-                f" GB requires 0x{SUPPLIER_SIGNATURE_LENGTH:02X}",
+                f"signature length octet 0x{body[sl_index]:02X}, GB requires 0x{SUPPLIER_SIGNATURE_LENGTH:02X}",
                 offset=start + sl_index,
             )
             return
@@ -495,9 +490,7 @@ class _Check:
         self.report.manufacturer_image = body
         self.add(FindingCode.SIGNATURE_MISSING, f"layout gb-signed, but {why}", offset=start + len(body))
 
-    def hashes(
-        self, expected_hash: bytes | None, manufacturer_public_key: ec.EllipticCurvePublicKey | None
-    ) -> None:
+    def hashes(self, expected_hash: bytes | None, manufacturer_public_key: ec.EllipticCurvePublicKey | None) -> None:
         report = self.report
         digest = report.manufacturer_image_sha256
         if expected_hash is not None and digest != expected_hash:
@@ -505,8 +498,7 @@ class _Check:
                 FindingCode.HASH_MISMATCH,
                 "no Manufacturer Image to hash"
                 if digest is None
-                else f"Manufacturer Image SHA-256 {digest.hex()} differs from the expected"
-                f" {expected_hash.hex()}",
+                else f"Manufacturer Image SHA-256 {digest.hex()} differs from the expected {expected_hash.hex()}",
             )
         header, image = report.header, report.manufacturer_image
         if manufacturer_public_key is None or header is None:

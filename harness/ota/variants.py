@@ -118,9 +118,7 @@ class Variant:
         try:
             source = parse_image(image, layout=context.layout)
         except ImageFormatError as err:
-            raise VariantNotApplicable(
-                f"variant {self.name}: the source image does not parse: {err}"
-            ) from None
+            raise VariantNotApplicable(f"variant {self.name}: the source image does not parse: {err}") from None
         try:
             return self._derive(source, context)
         except (ImageFormatError, VariantNotApplicable) as err:
@@ -286,9 +284,7 @@ def _truncated_signature(image: OtaImage, _: VariantContext) -> bytes:
 def _wrong_signature_length(image: OtaImage, _: VariantContext) -> bytes:
     _require_layout(image, Layout.GB_SIGNED)
     assert isinstance(image.body, GbSignedBody)
-    return encode_image(
-        dataclasses.replace(image, body=dataclasses.replace(image.body, signature_length=0x00))
-    )
+    return encode_image(dataclasses.replace(image, body=dataclasses.replace(image.body, signature_length=0x00)))
 
 
 def _wrapped(image: OtaImage) -> OtaImage:
@@ -364,9 +360,7 @@ def _v(
     needs: tuple[Need, ...] = (),
     validate_layout: Layout | None = None,
 ) -> Variant:
-    return Variant(
-        name, description, requirements, frozenset(needs), frozenset(findings), derive, validate_layout
-    )
+    return Variant(name, description, requirements, frozenset(needs), frozenset(findings), derive, validate_layout)
 
 
 _ALL = (
@@ -465,8 +459,7 @@ _ALL = (
     ),
     _v(
         "wrong-signature-length-octet",
-        "gb-signed only: signature length octet 0x00 (as if unsigned) with the 64-octet signature still"
-        " present.",
+        "gb-signed only: signature length octet 0x00 (as if unsigned) with the 64-octet signature still present.",
         ("HG-02", "HG-05"),
         _wrong_signature_length,
         (_F.SIGNATURE_LENGTH_OCTET,),

@@ -295,9 +295,7 @@ def _read_entries(path: Path) -> tuple[list[Entry], list[ProfileProblem]]:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as err:
         reason = err.strerror if isinstance(err, OSError) and err.strerror else str(err)
-        raise ProfileError(
-            label, [ProfileProblem(Where(label), "", f"cannot read the file: {reason}")]
-        ) from None
+        raise ProfileError(label, [ProfileProblem(Where(label), "", f"cannot read the file: {reason}")]) from None
     loader = _YamlLoader(text)
     try:
         try:
@@ -433,9 +431,7 @@ def _check_entry(entry: Entry) -> Any:
             raise ValueProblem("expected true or false, got null (leave the item out to keep it undeclared)")
         item = _pixit_item(entry.key)
         if item is not None and item.default is not None:
-            raise ValueProblem(
-                f"expected {value_type.expected}, got null (leave the key out for the default)"
-            )
+            raise ValueProblem(f"expected {value_type.expected}, got null (leave the key out for the default)")
         return None
     return value_type.parse(entry.value, entry.base_dir)
 
@@ -469,18 +465,14 @@ def _missing_problems(
     return problems
 
 
-def _pics_problems(
-    pics: Mapping[str, bool], role: str | None, where_of: Mapping[str, Where]
-) -> list[ProfileProblem]:
+def _pics_problems(pics: Mapping[str, bool], role: str | None, where_of: Mapping[str, Where]) -> list[ProfileProblem]:
     """Items declared true against a needed item declared false, or against the device role."""
     problems = []
     for name in (name for name, declared in pics.items() if declared):
         key = f"pics.{name}"
         for needed in PICS_ITEMS[name].depends_on:
             if pics.get(needed) is False:
-                problems.append(
-                    ProfileProblem(where_of[key], key, f"is true, but it needs {needed}, which is false")
-                )
+                problems.append(ProfileProblem(where_of[key], key, f"is true, but it needs {needed}, which is false"))
         item_role = _role_of(name)
         if role is not None and item_role is not None and item_role != role:
             message = f"is true, but device.role is {role}, not {item_role}"
@@ -491,9 +483,7 @@ def _pics_problems(
 def _with_defaults(section: str, items: Mapping[str, PixitItem], given: Mapping[str, Any]) -> dict[str, Any]:
     """Every item of a section: the checked value where one was given, else the default."""
     return {
-        item_name: given[f"{section}.{item_name}"]
-        if f"{section}.{item_name}" in given
-        else item.default_value()
+        item_name: given[f"{section}.{item_name}"] if f"{section}.{item_name}" in given else item.default_value()
         for item_name, item in items.items()
     }
 

@@ -64,8 +64,7 @@ def is_loopback(radio: str) -> bool:
 
 
 PROFORMA_REFERENCE = (
-    "ZigBee 09-5284-10 OTA Cluster PICS, item name as declared in the Exegin stack's PICS list "
-    "(STM32CubeWB zcl.ota.h)"
+    "ZigBee 09-5284-10 OTA Cluster PICS, item name as declared in the Exegin stack's PICS list (STM32CubeWB zcl.ota.h)"
 )
 OWN_REFERENCE = "own item of this suite (no proforma item found)"
 
@@ -131,9 +130,7 @@ class IntType(ValueType):
     def parse(self, value: Any, base_dir: Path | None = None) -> int:
         if isinstance(value, bool) or not isinstance(value, int):
             raise _mismatch(self.expected, value)
-        if (self.minimum is not None and value < self.minimum) or (
-            self.maximum is not None and value > self.maximum
-        ):
+        if (self.minimum is not None and value < self.minimum) or (self.maximum is not None and value > self.maximum):
             raise _mismatch(self.expected, value)
         return value
 
@@ -182,9 +179,7 @@ class Eui64Type(ValueType):
 
     @property
     def expected(self) -> str:
-        return (
-            "an EUI-64 of 8 octets, e.g. 00-DB-12-34-56-78-90-A4, 00:db:12:34:56:78:90:a4 or 00db1234567890a4"
-        )
+        return "an EUI-64 of 8 octets, e.g. 00-DB-12-34-56-78-90-A4, 00:db:12:34:56:78:90:a4 or 00db1234567890a4"
 
     def parse(self, value: Any, base_dir: Path | None = None) -> Eui64:
         if isinstance(value, bool) or not isinstance(value, str | int):
@@ -423,8 +418,7 @@ PICS_ITEMS: Mapping[str, PicsItem] = _pics(
     ),
     PicsItem(
         "OTA.C.C00.Rsp",
-        "The client acts on a received Image Notify; a unicast Image Notify makes it send Query Next Image "
-        "Request.",
+        "The client acts on a received Image Notify; a unicast Image Notify makes it send Query Next Image Request.",
         "proforma",
         ("PZ-27",),
         depends_on=("OTA.C",),
@@ -469,8 +463,7 @@ PICS_ITEMS: Mapping[str, PicsItem] = _pics(
     ),
     PicsItem(
         "GB.OTA.C.RESUME_DOWNLOAD",
-        "An interrupted download resumes from FileOffset (or restarts from 0) without the device leaving the "
-        "HAN.",
+        "An interrupted download resumes from FileOffset (or restarts from 0) without the device leaving the HAN.",
         "own",
         ("PZ-26",),
         depends_on=("OTA.C",),
@@ -582,9 +575,7 @@ PIXIT_ITEMS: Mapping[str, PixitItem] = _pixit(
         "Serial device of the coordinator (e.g. /dev/ttyUSB0).",
         required="hardware",
     ),
-    PixitItem(
-        "baud_rate", IntType(minimum=1), "Serial baud rate of the coordinator.", default=115200, unit="baud"
-    ),
+    PixitItem("baud_rate", IntType(minimum=1), "Serial baud rate of the coordinator.", default=115200, unit="baud"),
     PixitItem(
         "flow_control",
         EnumType(choices=("none", "hardware", "software")),
@@ -593,9 +584,7 @@ PIXIT_ITEMS: Mapping[str, PixitItem] = _pixit(
     ),
     # --- the device under test ---
     PixitItem("dut.eui64", Eui64Type(), "EUI-64 of the device under test.", required="always"),
-    PixitItem(
-        "dut.endpoint", IntType(minimum=1, maximum=240), "Endpoint of the device's OTA client.", default=1
-    ),
+    PixitItem("dut.endpoint", IntType(minimum=1, maximum=240), "Endpoint of the device's OTA client.", default=1),
     PixitItem(
         "dut.manufacturer_code",
         HexIntType(bits=16),
@@ -641,8 +630,7 @@ PIXIT_ITEMS: Mapping[str, PixitItem] = _pixit(
     PixitItem(
         "dut.min_block_period_unit",
         EnumType(choices=("ms", "s")),
-        "Unit in which the device reads MinimumBlockPeriod (ms: cluster revisions 1 and 3; s: revision 2, "
-        "SE 1.2b).",
+        "Unit in which the device reads MinimumBlockPeriod (ms: cluster revisions 1 and 3; s: revision 2, SE 1.2b).",
         default="ms",
         required="hardware",
         requirements=("CS-17",),
@@ -942,8 +930,7 @@ def reference_markdown() -> str:
         "",
         "### PIXIT items",
         "",
-        "Durations are in seconds in reports. Required *on hardware* = required when `radio` is not "
-        "`loopback`.",
+        "Durations are in seconds in reports. Required *on hardware* = required when `radio` is not `loopback`.",
         "",
         "| Item | Type | Default | Unit | Required | Gates | Meaning |",
         "|---|---|---|---|---|---|---|",

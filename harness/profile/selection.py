@@ -65,9 +65,7 @@ def pics_conditions(tags: Iterable[str]) -> tuple[PicsCondition, ...]:
         negated = body.startswith("!")
         item = body.removeprefix("!").strip()
         if not item:
-            problems.append(
-                f"@{tag}: a PICS tag needs an item name, e.g. @pics:OTA.C or @pics:!GB.DEVICE.SLEEPY"
-            )
+            problems.append(f"@{tag}: a PICS tag needs an item name, e.g. @pics:OTA.C or @pics:!GB.DEVICE.SLEEPY")
         elif item not in PICS_ITEMS:
             guess = suggest(item, PICS_ITEMS)
             hint = (

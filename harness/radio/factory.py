@@ -54,9 +54,7 @@ def load_radio(name_or_spec: str = DEFAULT_RADIO) -> type[zigpy.application.Cont
     return _import_radio(spec, requirement, name_or_spec)
 
 
-def _import_radio(
-    spec: str, requirement: str | None, asked: str
-) -> type[zigpy.application.ControllerApplication]:
+def _import_radio(spec: str, requirement: str | None, asked: str) -> type[zigpy.application.ControllerApplication]:
     module_name, _, class_name = spec.partition(":")
     if not module_name or not class_name:
         raise ConfigurationError(f"radio {asked!r}: expected 'package.module:ClassName'")
@@ -127,9 +125,7 @@ async def start_app(
     app_cls = build_app_class(load_radio(radio))
     if config is None:
         if not issubclass(app_cls, LoopbackApp):
-            raise ConfigurationError(
-                f"radio {radio!r} needs a config naming its device path (default_config)"
-            )
+            raise ConfigurationError(f"radio {radio!r} needs a config naming its device path (default_config)")
         config = default_config()
     app = await app_cls.new(config, auto_form=auto_form, start_radio=False)
     if clock is not None and isinstance(app, LoopbackApp):

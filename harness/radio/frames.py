@@ -67,11 +67,7 @@ class FrameAddress:
 
     def __str__(self) -> str:
         where = (
-            "?"
-            if self.address is None
-            else self.address
-            if isinstance(self.address, str)
-            else f"0x{self.address:04X}"
+            "?" if self.address is None else self.address if isinstance(self.address, str) else f"0x{self.address:04X}"
         )
         prefix = {AddressMode.GROUP: "group ", AddressMode.BROADCAST: "bcast "}.get(self.mode, "")
         return f"{prefix}{where}:{self.endpoint}"
@@ -164,9 +160,7 @@ def zcl_frame(
 ) -> bytes:
     """ZCL header + ``payload`` (already serialised, possibly malformed on purpose)."""
     frame_control = foundation.FrameControl(
-        frame_type=(
-            foundation.FrameType.CLUSTER_COMMAND if cluster_specific else foundation.FrameType.GLOBAL_COMMAND
-        ),
+        frame_type=(foundation.FrameType.CLUSTER_COMMAND if cluster_specific else foundation.FrameType.GLOBAL_COMMAND),
         is_manufacturer_specific=manufacturer is not None,
         direction=direction,
         disable_default_response=disable_default_response,

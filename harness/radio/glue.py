@@ -234,9 +234,7 @@ def ota_client_endpoint(device: Device) -> int:
     try:
         return device.find_cluster(OTA_CLUSTER_ID, cluster_type=ClusterType.Client).endpoint.endpoint_id
     except ValueError:
-        raise ValueError(
-            f"{device.ieee} declares no OTA client cluster (yet): pass dst_ep explicitly"
-        ) from None
+        raise ValueError(f"{device.ieee} declares no OTA client cluster (yet): pass dst_ep explicitly") from None
 
 
 def _is_ota(packet: t.ZigbeePacket) -> bool:

@@ -179,9 +179,7 @@ class Catalogue:
         try:
             return self._by_id[requirement_id]  # type: ignore[attr-defined,no-any-return]
         except KeyError:
-            raise KeyError(
-                f"{requirement_id!r} is not a requirement of the catalogue {self.origin}"
-            ) from None
+            raise KeyError(f"{requirement_id!r} is not a requirement of the catalogue {self.origin}") from None
 
     def __contains__(self, requirement_id: object) -> bool:
         return requirement_id in self._by_id  # type: ignore[attr-defined]
@@ -287,9 +285,7 @@ def parse_catalogue(text: str, origin: str = "<catalogue>") -> Catalogue:
     catalogue = _build(data, origin, problems)
     if problems or catalogue is None:
         listing = "\n".join(f"  - {p}" for p in problems)
-        raise CatalogueError(
-            f"requirement catalogue {origin} is invalid ({len(problems)} problems):\n{listing}"
-        )
+        raise CatalogueError(f"requirement catalogue {origin} is invalid ({len(problems)} problems):\n{listing}")
     return catalogue
 
 
@@ -314,8 +310,7 @@ def _build(data: Any, origin: str, problems: list[str]) -> Catalogue | None:
             continue
         if requirement.id in seen:
             problems.append(
-                f"requirement {requirement.id} (entry {index}): duplicate id "
-                f"(first at entry {seen[requirement.id]})"
+                f"requirement {requirement.id} (entry {index}): duplicate id (first at entry {seen[requirement.id]})"
             )
             continue
         seen[requirement.id] = index
@@ -389,9 +384,7 @@ def _requirement(entry: Any, index: int, problems: list[str]) -> Requirement | N
     if role is not expected_role:
         problems.append(f"{where('role')}: {rid[:2]} requirements have role {expected_role.value!r}")
     if confidence.is_assumption and assumption is None:
-        problems.append(
-            f"{where('assumption')}: required for confidence {confidence.value} (say what is inferred)"
-        )
+        problems.append(f"{where('assumption')}: required for confidence {confidence.value} (say what is inferred)")
     if verification not in _VERIFICATION_FOR_BINDS[binds]:
         allowed = " or ".join(sorted(v.value for v in _VERIFICATION_FOR_BINDS[binds]))
         problems.append(f"{where('verification')}: a {binds.value!r} requirement is verified by {allowed}")
@@ -399,9 +392,7 @@ def _requirement(entry: Any, index: int, problems: list[str]) -> Requirement | N
         problems.append(f"{where('verification_note')}: required when verification is {verification.value!r}")
     if binds is Binds.DEVICE:
         if devices not in _DEVICES_FOR_ROLE[role]:
-            problems.append(
-                f"{where('devices')}: {[d.value for d in devices]} does not fit role {role.value!r}"
-            )
+            problems.append(f"{where('devices')}: {[d.value for d in devices]} does not fit role {role.value!r}")
     elif devices:
         problems.append(f"{where('devices')}: only for binds 'device' (this one binds {binds.value!r})")
     if pics is not None:
@@ -450,9 +441,7 @@ class ScenarioTags:
     """A scenario's tags, sorted by meaning. Values are as written; ``lint_feature_file`` validates them."""
 
     requirements: tuple[str, ...]
-    pics: tuple[
-        str, ...
-    ]  # the pics tags themselves ("pics:ITEM", "pics:!ITEM"), as harness.profile reads them
+    pics: tuple[str, ...]  # the pics tags themselves ("pics:ITEM", "pics:!ITEM"), as harness.profile reads them
     specs: tuple[str, ...]
     assumption: bool
     other: tuple[str, ...]  # plain tags (e.g. @slow) and unknown namespaces
@@ -567,8 +556,7 @@ def _scenario_problems(
             hint = f" or gate it on @pics:{req.declared_by_pics}" if req.declared_by_pics else ""
             yield (
                 "missing-assumption",
-                f"{rid} has confidence {req.confidence.value} ({req.assumption}); "
-                f"tag the scenario @assumption{hint}",
+                f"{rid} has confidence {req.confidence.value} ({req.assumption}); tag the scenario @assumption{hint}",
             )
 
 
