@@ -13,9 +13,7 @@ Status = foundation.Status
 PPMID = "00db1234567890a4"
 OTHER = "00db1234567890ff"
 NOW = 800_000_000
-IMAGE = HeldImage(
-    data=bytes(range(256)) * 4, manufacturer_code=0x121D, image_type=0x0084, file_version=0x0200
-)
+IMAGE = HeldImage(data=bytes(range(256)) * 4, manufacturer_code=0x121D, image_type=0x0084, file_version=0x0200)
 Q = Ota.ServerCommandDefs
 
 
@@ -37,9 +35,7 @@ def block(offset, size=48, version=0x0200, mfr=0x121D, image_type=0x0084):
 
 
 def end(status=Status.SUCCESS, version=0x0200):
-    return Q.upgrade_end.schema(
-        status=status, manufacturer_code=0x121D, image_type=0x0084, file_version=version
-    )
+    return Q.upgrade_end.schema(status=status, manufacturer_code=0x121D, image_type=0x0084, file_version=version)
 
 
 @pytest.fixture

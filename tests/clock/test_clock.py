@@ -70,9 +70,7 @@ def test_time_is_frozen_outside_the_verbs():
     try:
         time.sleep(0.05)  # the loop runs, but no verb is active: the 10 s timer must not fire
         assert fired == []
-        assert (
-            asyncio.run_coroutine_threadsafe(asyncio.sleep(0, result=clock.now()), clock.loop).result(1) == 0
-        )
+        assert asyncio.run_coroutine_threadsafe(asyncio.sleep(0, result=clock.now()), clock.loop).result(1) == 0
         asyncio.run_coroutine_threadsafe(clock.run_for(10), clock.loop).result(1)
         assert fired == [10]
     finally:

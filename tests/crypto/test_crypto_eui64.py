@@ -143,9 +143,7 @@ def _certificate_with(san_value: bytes | None = None, subject_uid: bytes | None 
     key = ec.generate_private_key(ec.SECP256R1())
     attributes = []
     if subject_uid is not None:
-        attributes.append(
-            x509.NameAttribute(NameOID.X500_UNIQUE_IDENTIFIER, subject_uid, _ASN1Type.BitString)
-        )
+        attributes.append(x509.NameAttribute(NameOID.X500_UNIQUE_IDENTIFIER, subject_uid, _ASN1Type.BitString))
     name = x509.Name(attributes)
     builder = (
         x509.CertificateBuilder()

@@ -189,9 +189,7 @@ def test_encrypted_private_key(pki_dir: Path, pki: TestPki) -> None:
 )
 def test_non_p256_private_key(pki_dir: Path, key: ec.EllipticCurvePrivateKey) -> None:
     (pki_dir / "90b3d51f30010000-ds.key").write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     )
     message = _error(pki_dir)
     assert "90b3d51f30010000-ds.key" in message and "P-256" in message

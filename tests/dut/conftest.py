@@ -7,7 +7,6 @@ clock verbs, and a test lets time pass with ``run(clock.run_for(s))``.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable, Coroutine, Iterator
 from typing import Any
@@ -36,19 +35,6 @@ def _quiet_zigpy() -> Iterator[None]:
 @pytest.fixture
 def profile() -> Profile:
     return make_profile()
-
-
-@pytest.fixture
-def clock() -> Iterator[VirtualClock]:
-    clock = VirtualClock()
-    yield clock
-    loop = clock.loop
-    pending = asyncio.all_tasks(loop)
-    for task in pending:
-        task.cancel()
-    if pending:
-        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
-    loop.close()
 
 
 @pytest.fixture

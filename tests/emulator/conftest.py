@@ -344,19 +344,6 @@ def ppmid_profile() -> Profile:
     return load_profile(PROFILES_DIR / "emulated-ppmid.yaml")
 
 
-@pytest.fixture
-def clock() -> Iterator[VirtualClock]:
-    clock = VirtualClock()
-    yield clock
-    loop = clock.loop
-    pending = asyncio.all_tasks(loop)
-    for task in pending:
-        task.cancel()
-    if pending:
-        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
-    loop.close()
-
-
 EnvFactory = Callable[..., Env]
 
 

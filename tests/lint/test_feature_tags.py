@@ -74,9 +74,7 @@ def test_declared_pics_waives_the_assumption_tag(tmp_path) -> None:
     negated = text.replace("@pics:GB.HCALCS.ALERT_8F43", "@pics:!GB.HCALCS.ALERT_8F43")
     assert lint_feature_file(_write(tmp_path, negated, "hcalcs")) == []
     other_pics = text.replace("@pics:GB.HCALCS.ALERT_8F43", "@pics:GB.HCALCS.CS06")
-    assert [p.code for p in lint_feature_file(_write(tmp_path, other_pics, "hcalcs"))] == [
-        "missing-assumption"
-    ]
+    assert [p.code for p in lint_feature_file(_write(tmp_path, other_pics, "hcalcs"))] == ["missing-assumption"]
 
 
 SCENARIO = """\

@@ -30,9 +30,7 @@ RUNNING_VERSION = 0x00020000
 def vectors_dir() -> Path:
     """../shared/vectors: present in the project workspace, absent in a user's fresh clone."""
     if not VECTORS.is_dir():
-        pytest.skip(
-            f"test vectors not found at {VECTORS.resolve()} (../shared is not part of the repository)"
-        )
+        pytest.skip(f"test vectors not found at {VECTORS.resolve()} (../shared is not part of the repository)")
     return VECTORS
 
 
@@ -119,9 +117,7 @@ def factory_image(
 @pytest.fixture(scope="session")
 def factory_unsigned(spec: ImageSpec, manufacturer_key: ec.EllipticCurvePrivateKey) -> bytes:
     """A gb-unsigned (PPMID-style) image with a GBMS manufacturer signature."""
-    return build_image(
-        dataclasses.replace(spec, layout=Layout.GB_UNSIGNED), manufacturer_key=manufacturer_key
-    )
+    return build_image(dataclasses.replace(spec, layout=Layout.GB_UNSIGNED), manufacturer_key=manufacturer_key)
 
 
 @pytest.fixture(scope="session")
@@ -162,9 +158,7 @@ def pem_files(
         )
         files[f"{name}-public"] = _write_pem(
             tmp_path / f"{name}.pub",
-            key.public_key().public_bytes(
-                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-            ),
+            key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo),
         )
     return files
 

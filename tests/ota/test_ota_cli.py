@@ -71,9 +71,7 @@ def test_inspect_invalid_image_exits_1(
     assert "DEFECT  bad-magic @0" in capsys.readouterr().out
 
 
-def test_inspect_wrong_expected_hash_exits_1(
-    cli: Cli, capsys: pytest.CaptureFixture[str], vectors_dir: Path
-) -> None:
+def test_inspect_wrong_expected_hash_exits_1(cli: Cli, capsys: pytest.CaptureFixture[str], vectors_dir: Path) -> None:
     image = vectors_dir / "images" / "dccboxed-sr11.4-ppmid-sample.ota"
     assert cli("image", "inspect", image, "--expected-hash", "00" * 32) == 1
     assert "manufacturer-image-hash-mismatch" in capsys.readouterr().out
@@ -178,9 +176,7 @@ def test_build_then_inspect(
 
 def test_build_unsigned_without_keys(cli: Cli, tmp_path: Path) -> None:
     out = tmp_path / "ppmid.ota"
-    assert (
-        cli("image", "build", "-o", out, "--layout", "gb-unsigned", "--size", "10", "--no-hw-versions") == 0
-    )
+    assert cli("image", "build", "-o", out, "--layout", "gb-unsigned", "--size", "10", "--no-hw-versions") == 0
     assert parse_image(out.read_bytes()).header.header_length == 56
 
 

@@ -36,9 +36,7 @@ def test_gb_unsigned_build_is_byte_for_byte_reproducible(spec: ImageSpec) -> Non
     assert build_image(unsigned) == build_image(unsigned)
 
 
-def test_gb_signed_image_fields_and_signature(
-    spec: ImageSpec, supplier_key: ec.EllipticCurvePrivateKey
-) -> None:
+def test_gb_signed_image_fields_and_signature(spec: ImageSpec, supplier_key: ec.EllipticCurvePrivateKey) -> None:
     image = parse_image(build_image(spec, supplier_key=supplier_key), layout=Layout.GB_SIGNED)
     header = image.header
     assert (header.manufacturer_code, header.image_type, header.file_version) == (0x1234, 0x0084, 0x00030000)
@@ -84,9 +82,7 @@ def test_all_optional_fields_and_zigbee_layout(spec: ImageSpec) -> None:
 
 
 def test_no_hardware_versions(spec: ImageSpec) -> None:
-    data = build_image(
-        dataclasses.replace(spec, layout=Layout.GB_UNSIGNED, min_hw_version=None, max_hw_version=None)
-    )
+    data = build_image(dataclasses.replace(spec, layout=Layout.GB_UNSIGNED, min_hw_version=None, max_hw_version=None))
     assert parse_image(data).header.header_length == 56
 
 

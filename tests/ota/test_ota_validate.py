@@ -78,9 +78,7 @@ def test_unknown_header_extension_is_a_defect_under_gb_and_a_warning_under_zigbe
 ) -> None:
     image = parse_image(ppmid_sample)
     extended = encode_image(
-        with_consistent_lengths(
-            dataclasses.replace(image, header=dataclasses.replace(image.header, extension=b"EXT!"))
-        )
+        with_consistent_lengths(dataclasses.replace(image, header=dataclasses.replace(image.header, extension=b"EXT!")))
     )
     gb = validate_image(extended, layout="gb-unsigned")
     assert _finding(gb, F.UNKNOWN_HEADER_EXTENSION).severity is Severity.DEFECT
@@ -139,9 +137,7 @@ def _zigbee_wrap(data: bytes, *elements: SubElement) -> bytes:
 
 
 def test_zigbee_body_rules(ppmid_sample: bytes) -> None:
-    none = validate_image(
-        _zigbee_wrap(ppmid_sample, SubElement(0xF000, b"x")), layout="zigbee", profile="zigbee"
-    )
+    none = validate_image(_zigbee_wrap(ppmid_sample, SubElement(0xF000, b"x")), layout="zigbee", profile="zigbee")
     assert _finding(none, F.UPGRADE_IMAGE_ELEMENT_COUNT).reason.startswith("0 Upgrade Image")
     assert none.manufacturer_image is None
     two = validate_image(
@@ -248,9 +244,7 @@ def broken_invariants(
     known = hw_at + (4 if fc & 4 else 0)
     if len(data) < known:
         return [*problems, "shorter than the announced fields"]
-    problems += [
-        name for name, bad in (("version", version != 0x0100), ("fc", fc != 4), ("stack", stack != 2)) if bad
-    ]
+    problems += [name for name, bad in (("version", version != 0x0100), ("fc", fc != 4), ("stack", stack != 2)) if bad]
     if fc & 4 and struct.unpack_from("<H", data, hw_at)[0] > struct.unpack_from("<H", data, hw_at + 2)[0]:
         problems.append("hw range")
     if header_length != known:
@@ -309,12 +303,8 @@ def _run_corpus(
         oracle = broken_invariants(data, layout, key, expected_hash)
         report = validate_image(data, layout=layout, supplier_public_key=key, expected_hash=expected_hash)
         if bool(oracle) == report.is_valid:
-            disagreements.append(
-                f"{name}: oracle {oracle}, validator {[str(f.code) for f in report.defects]}"
-            )
-    assert not disagreements, f"{len(disagreements)} of {len(cases)} disagree:\n" + "\n".join(
-        disagreements[:10]
-    )
+            disagreements.append(f"{name}: oracle {oracle}, validator {[str(f.code) for f in report.defects]}")
+    assert not disagreements, f"{len(disagreements)} of {len(cases)} disagree:\n" + "\n".join(disagreements[:10])
 
 
 def test_mutation_corpus_of_the_signed_sample(
@@ -323,9 +313,7 @@ def test_mutation_corpus_of_the_signed_sample(
     _run_corpus(esme_sample, ppmid_sample, Layout.GB_SIGNED, dcc_supplier_public, esme_hash)
 
 
-def test_mutation_corpus_of_the_unsigned_sample(
-    esme_sample: bytes, ppmid_sample: bytes, esme_hash: bytes
-) -> None:
+def test_mutation_corpus_of_the_unsigned_sample(esme_sample: bytes, ppmid_sample: bytes, esme_hash: bytes) -> None:
     _run_corpus(ppmid_sample, esme_sample, Layout.GB_UNSIGNED, None, esme_hash)
 
 

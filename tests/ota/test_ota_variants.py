@@ -60,11 +60,7 @@ WELL_FORMED: dict[str, Expectation] = {
     },
 }
 WELL_FORMED.update(
-    {
-        f"{name}-resigned": edit
-        for name, edit in WELL_FORMED.items()
-        if name != "hardware-range-excludes-device"
-    }
+    {f"{name}-resigned": edit for name, edit in WELL_FORMED.items() if name != "hardware-range-excludes-device"}
 )
 
 
@@ -148,9 +144,7 @@ def test_variant(
     intended = WELL_FORMED[name](before.header, full_context)
     assert {field: getattr(after.header, field) for field in intended} == intended
     untouched = {f.name for f in dataclasses.fields(OtaHeader)} - set(intended) - {"total_image_size"}
-    assert {f: getattr(after.header, f) for f in untouched} == {
-        f: getattr(before.header, f) for f in untouched
-    }
+    assert {f: getattr(after.header, f) for f in untouched} == {f: getattr(before.header, f) for f in untouched}
     assert manufacturer_payload(after.manufacturer_image or b"") == manufacturer_payload(
         before.manufacturer_image or b""
     )
@@ -212,9 +206,7 @@ def test_resigning_a_gb_signed_image_needs_the_supplier_key(
     esme_sample: bytes, manufacturer_key: ec.EllipticCurvePrivateKey
 ) -> None:
     with pytest.raises(VariantNotApplicable, match="needs the supplier-key"):
-        derive_variant(
-            "wrong-image-type-resigned", esme_sample, VariantContext(manufacturer_key=manufacturer_key)
-        )
+        derive_variant("wrong-image-type-resigned", esme_sample, VariantContext(manufacturer_key=manufacturer_key))
 
 
 def test_lower_than_zero_is_not_applicable(ppmid_sample: bytes) -> None:
@@ -230,9 +222,7 @@ def test_unparseable_source_and_unknown_name(ppmid_sample: bytes) -> None:
 
 
 def test_hardware_range_below_the_top_version(ppmid_sample: bytes) -> None:
-    data = derive_variant(
-        "hardware-range-excludes-device", ppmid_sample, VariantContext(device_hw_version=0xFFFF)
-    )
+    data = derive_variant("hardware-range-excludes-device", ppmid_sample, VariantContext(device_hw_version=0xFFFF))
     header = parse_image(data).header
     assert (header.min_hw_version, header.max_hw_version) == (0x0000, 0xFFFE)
 
@@ -243,9 +233,7 @@ def test_hardware_range_is_added_when_absent(ppmid_sample: bytes) -> None:
         with_consistent_lengths(
             dataclasses.replace(
                 image,
-                header=dataclasses.replace(
-                    image.header, field_control=0, min_hw_version=None, max_hw_version=None
-                ),
+                header=dataclasses.replace(image.header, field_control=0, min_hw_version=None, max_hw_version=None),
             )
         )
     )
@@ -260,9 +248,7 @@ def test_zigbee_sources(spec: ImageSpec) -> None:
     with pytest.raises(VariantNotApplicable, match="already uses Zigbee sub-elements"):
         derive_variant("zigbee-subelement-wrap", zigbee)
     overflow = derive_variant("subelement-length-overflow", zigbee)
-    assert validate_image(overflow, layout="zigbee", profile="zigbee").has(
-        FindingCode.SUBELEMENTS_DO_NOT_TILE
-    )
+    assert validate_image(overflow, layout="zigbee", profile="zigbee").has(FindingCode.SUBELEMENTS_DO_NOT_TILE)
     flipped = derive_variant("flip-one-bit-in-manufacturer-image", zigbee)
     original = parse_image(zigbee).manufacturer_image
     assert original is not None

@@ -135,17 +135,10 @@ EXPECTED = {
 def test_the_statement_records_each_verdict(run):
     proc, run_dir = run
     scenarios = _by_scenario(run_dir)
-    assert {name: s["verdict"] for name, s in scenarios.items()} == {k: v[0] for k, v in EXPECTED.items()}, (
-        proc.stdout
-    )
+    assert {name: s["verdict"] for name, s in scenarios.items()} == {k: v[0] for k, v in EXPECTED.items()}, proc.stdout
     assert "observed 0x0100" in scenarios["a device that misbehaves fails"]["message"]
-    assert scenarios["a device that never got the stimulus gives no verdict"]["message"].startswith(
-        "INCONCLUSIVE:"
-    )
-    assert (
-        "GB.HCALCS.CS06 is false"
-        in scenarios["a scenario whose PICS item is false is not applicable"]["message"]
-    )
+    assert scenarios["a device that never got the stimulus gives no verdict"]["message"].startswith("INCONCLUSIVE:")
+    assert "GB.HCALCS.CS06 is false" in scenarios["a scenario whose PICS item is false is not applicable"]["message"]
     assert "sync_step" in scenarios["an async step cannot pass silently"]["message"]
 
 
@@ -186,4 +179,3 @@ def test_the_requirement_verdicts_and_exit_code(run):
     assert model["run"]["undeclared_pics"] == []
     assert '<td class="FAIL">FAIL</td>' in (run_dir / "conformance.html").read_text()
     assert proc.returncode == 1
-

@@ -107,10 +107,7 @@ def test_bad_eui64(write_profile: Writer, minimal: str) -> None:
 def test_bad_duration(write_profile: Writer, minimal: str) -> None:
     (problem,) = problems_of(write_profile(minimal + "  budgets:\n    activation: soon\n")).problems
     assert problem.key == "pixit.budgets.activation"
-    assert (
-        problem.message
-        == 'expected a duration such as 30, "30s", "5m", "2h" or "1h30m", got \'soon\' (string)'
-    )
+    assert problem.message == 'expected a duration such as 30, "30s", "5m", "2h" or "1h30m", got \'soon\' (string)'
 
 
 def test_upgrade_end_reask_budget_is_capped_at_60_minutes(write_profile: Writer, minimal: str) -> None:
@@ -210,18 +207,14 @@ def test_relative_paths_are_relative_to_the_profile_and_must_exist(
 
 
 def test_duplicate_keys_are_reported(write_profile: Writer, minimal: str) -> None:
-    path = write_profile(
-        minimal.replace("  OTA.C.C04.Tx: false\n", "  OTA.C.C04.Tx: false\n  OTA.C: false\n")
-    )
+    path = write_profile(minimal.replace("  OTA.C.C04.Tx: false\n", "  OTA.C.C04.Tx: false\n  OTA.C: false\n"))
     (problem,) = problems_of(path).problems
     assert (problem.key, problem.where.line) == ("pics.OTA.C", 6)
     assert problem.message == "duplicate key (first written at line 4)"
 
 
 def test_pics_dependency_and_role_are_checked(write_profile: Writer, minimal: str) -> None:
-    text = minimal.replace(
-        "  OTA.C: true\n", "  OTA.C: false\n  OTA.C.C03.Tx: true\n  GB.HCALCS.CS06: true\n"
-    )
+    text = minimal.replace("  OTA.C: true\n", "  OTA.C: false\n  OTA.C.C03.Tx: true\n  GB.HCALCS.CS06: true\n")
     messages = {p.key: p.message for p in problems_of(write_profile(text)).problems}
     assert messages == {
         "pics.OTA.C.C03.Tx": "is true, but it needs OTA.C, which is false",
@@ -358,9 +351,7 @@ def test_bad_overrides_name_the_command_line(write_profile: Writer, minimal: str
 
 
 def test_textual_overrides_are_taken_verbatim(write_profile: Writer, minimal: str) -> None:
-    profile = apply_overrides(
-        load_profile(write_profile(minimal)), {"pixit.adapter.power_cycle_command": "true"}
-    )
+    profile = apply_overrides(load_profile(write_profile(minimal)), {"pixit.adapter.power_cycle_command": "true"})
     assert profile.pixit.adapter.power_cycle_command == "true"
 
 

@@ -7,7 +7,6 @@ No pytest-asyncio: each test drives the clock's own loop with ``run(coro)``, whi
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable, Coroutine, Iterator
 from typing import Any
@@ -43,19 +42,6 @@ def _quiet_zigpy() -> Iterator[None]:
 
 
 @pytest.fixture
-def clock() -> Iterator[VirtualClock]:
-    clock = VirtualClock()
-    yield clock
-    loop = clock.loop
-    pending = asyncio.all_tasks(loop)
-    for task in pending:
-        task.cancel()
-    if pending:
-        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
-    loop.close()
-
-
-@pytest.fixture
 def run(clock: VirtualClock) -> Runner:
     def _run(coro: Coroutine[Any, Any, Any], budget: Budget = TEST_BUDGET) -> Any:
         return clock.loop.run_until_complete(clock.run_until_complete(coro, budget))
@@ -81,8 +67,7 @@ class Tap:
         return [
             f
             for f in self.frames[since:]
-            if (direction is None or f.direction is direction)
-            and (cluster_id is None or f.cluster_id == cluster_id)
+            if (direction is None or f.direction is direction) and (cluster_id is None or f.cluster_id == cluster_id)
         ]
 
     def mark(self) -> int:
@@ -115,9 +100,7 @@ class RecordingNode(EmulatedZigbeeNode):
             field_control=0,
             manufacturer_code=self.config["manufacturer_code"],
             image_type=self.get_attribute(Ota.cluster_id, "image_type_id", side=ClusterType.Client),
-            current_file_version=self.get_attribute(
-                Ota.cluster_id, "current_file_version", side=ClusterType.Client
-            ),
+            current_file_version=self.get_attribute(Ota.cluster_id, "current_file_version", side=ClusterType.Client),
         )
         return self.send_command(Ota.cluster_id, Ota.ServerCommandDefs.query_next_image.id, body.serialize())
 

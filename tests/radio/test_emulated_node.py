@@ -80,9 +80,7 @@ def test_unsupported_attributes_are_reported_per_record(joined, run):
         ),
     ],
 )
-def test_the_node_answers_errors_with_a_default_response(
-    app, joined, tap, run, clock, cluster_id, data, status
-):
+def test_the_node_answers_errors_with_a_default_response(app, joined, tap, run, clock, cluster_id, data, status):
     mark = tap.mark()
     run(app.send_raw_zcl(joined, 1, cluster_id, data, profile_id=0x0109))
     run(clock.run_for(1))

@@ -84,9 +84,7 @@ def test_a_read_of_the_ota_client_current_file_version_works_through_zigpy(joine
 def test_a_30_s_class_zigpy_timeout_to_a_silent_node_costs_no_wall_time(joined, node, clock, run):
     node.silent = True
     attempts = zigpy.device.DEFAULT_REQUEST_RETRIES + 1
-    expected = (
-        attempts * APS_REPLY_TIMEOUT_EXTENDED + (attempts - 1) * zigpy.device.DEFAULT_REQUEST_RETRY_DELAY
-    )
+    expected = attempts * APS_REPLY_TIMEOUT_EXTENDED + (attempts - 1) * zigpy.device.DEFAULT_REQUEST_RETRY_DELAY
     start = clock.now()
 
     wall = time.perf_counter()
@@ -117,9 +115,7 @@ def test_frames_from_a_detached_node_are_lost(joined, app, node, tap, run, clock
     assert tap.select(since=mark) == []
 
 
-def test_broadcasts_reach_every_node_and_nodes_ignore_what_they_do_not_serve(
-    app, clock, run, tap, make_node, join
-):
+def test_broadcasts_reach_every_node_and_nodes_ignore_what_they_do_not_serve(app, clock, run, tap, make_node, join):
     first, second = make_node(nwk=0x1111), make_node("00:0d:6f:00:0a:bc:de:02", 0x2222)
     run(join(app, first))
     run(join(app, second))

@@ -42,9 +42,7 @@ def _basic_report(tsn: int = 0x42) -> bytes:
 def zigpy_view(app, joined):
     """What zigpy itself accepted from the device (after its duplicate filter and parser)."""
     accepted: list[tuple[foundation.ZCLHeader, object]] = []
-    app.register_callback_listener(
-        src=joined, filters=[lambda hdr, cmd: True], callback=lambda *a: accepted.append(a)
-    )
+    app.register_callback_listener(src=joined, filters=[lambda hdr, cmd: True], callback=lambda *a: accepted.append(a))
     return accepted
 
 
@@ -58,9 +56,7 @@ def test_the_interview_image_notify_never_reaches_the_device_and_is_recorded_as_
     assert any(f.note == "" and f.zcl_header().command_id == GC.Read_Attributes for f in tap.select(OUT, OTA))
 
 
-def test_a_query_next_image_reaches_the_ota_handler_and_zigpy_sends_no_response(
-    app, joined, node, tap, run, clock
-):
+def test_a_query_next_image_reaches_the_ota_handler_and_zigpy_sends_no_response(app, joined, node, tap, run, clock):
     handled: list[tuple[t.ZigbeePacket, RawFrame]] = []
 
     async def ota_server(packet: t.ZigbeePacket, frame: RawFrame) -> None:
@@ -179,9 +175,7 @@ def test_raw_frames_record_addresses_link_quality_and_a_short_repr(joined, tap):
     assert (announce.dst.mode, announce.dst.address) == ("broadcast", 0xFFFD)
     assert (announce.lqi, announce.rssi) == (255, -40)
     assert announce.is_zdo and announce.zcl_header() is None
-    assert repr(announce).startswith(
-        "RawFrame(in t=0.000 0x4A21:0->bcast 0xFFFD:0 profile=0x0000 cluster=0x0013"
-    )
+    assert repr(announce).startswith("RawFrame(in t=0.000 0x4A21:0->bcast 0xFFFD:0 profile=0x0000 cluster=0x0013")
 
 
 def test_a_failing_frame_listener_does_not_break_the_radio(app, joined, node, tap, run, clock, caplog):

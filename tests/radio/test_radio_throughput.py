@@ -107,6 +107,4 @@ def test_measure_zigpy_read_attribute_round_trips(joined, node, run, clock, reco
     wall = time.perf_counter()
     run(reads())
     wall = time.perf_counter() - wall
-    _report(
-        record_property, "zigpy_read_attribute_round_trips", ROUND_TRIPS, wall, clock.now() - start_virtual
-    )
+    _report(record_property, "zigpy_read_attribute_round_trips", ROUND_TRIPS, wall, clock.now() - start_virtual)
