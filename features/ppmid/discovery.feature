@@ -19,11 +19,12 @@ Feature: PPMID image discovery
     When the Communications Hub broadcasts an Image Notify with jitter 100 for the new image
     Then the PPMID sends a Query Next Image Request for its own identity
 
-  @req:PZ-27 @pics:GB.OTA.C.IMAGE_NOTIFY_BROADCAST
+  @req:PZ-27 @req:CS-09 @pics:GB.OTA.C.IMAGE_NOTIFY_BROADCAST @assumption
   Scenario Outline: The PPMID ignores a broadcast Image Notify it must ignore (<case>)
     Given the Communications Hub holds a valid image of the next firmware version
     When the Communications Hub broadcasts an Image Notify with jitter <jitter> for <identity>
     Then the PPMID does not send a Query Next Image Request within the query budget
+    And the PPMID is still operational on its old firmware version
 
     Examples:
       | case                   | jitter | identity                      |
