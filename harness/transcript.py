@@ -37,6 +37,7 @@ import zigpy.zdo.types as zdo_t
 from zigpy.zcl import Cluster, foundation
 from zigpy.zcl.clusters.general import Ota
 
+import harness.zigbee  # noqa: F401  (registers the Smart Energy Tunneling commands, so GBCS frames decode)
 from harness.clock import Budget, Clock
 from harness.crypto.eui64 import Eui64
 from harness.radio.frames import (

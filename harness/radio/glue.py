@@ -57,7 +57,8 @@ SE_ENDPOINT_DESCRIPTOR: dict[str, Any] = {
     "profile": SE_PROFILE_ID,
     "device_type": 0x0500,  # SE Energy Service Interface: the CH's role on the HAN
     "device_version": 0,
-    "input_clusters": [0x0000, 0x000A, OTA_CLUSTER_ID, 0x0800],  # Basic, Time, OTA server, Key Establishment
+    # Basic, Time, OTA server, Smart Energy Tunneling (GBCS), Key Establishment
+    "input_clusters": [0x0000, 0x000A, OTA_CLUSTER_ID, 0x0704, 0x0800],
     "output_clusters": [],
 }
 
