@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from harness import __version__
 from harness.errors import HarnessError
 
-_SUBCOMMAND_MODULES = ("harness.cli.run", "harness.cli.image")
+_SUBCOMMAND_MODULES = ("harness.cli.run", "harness.cli.image", "harness.cli.gbcs")
 
 
 class _Parser(argparse.ArgumentParser):

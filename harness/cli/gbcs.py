@@ -1,0 +1,141 @@
+"""`ota-conformance gbcs`: decode and judge GBCS firmware messages.
+
+- `gbcs decode FILE|HEX [--keys DIR] [--json]` prints the message code and name, the header fields, the
+  payload fields and the signature and MAC verdicts. With `--keys DIR` (DCC Boxed layout) it verifies the
+  originator's signature and the MAC; without it only the structure is judged ("not checked"). Exit 0 valid,
+  1 invalid, 2 unusable (unreadable input, octets that are no GBCS APDU, an unknown message code, a key
+  the check needs missing from DIR).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from harness.crypto.eui64 import Eui64
+from harness.crypto.keystore import KeyStore
+from harness.errors import InputError, UsageError
+from harness.exitcodes import CheckExit
+from harness.gbcs.apdu import GENERAL_CIPHERED_TAG, GENERAL_SIGNING_TAG, GbcsFormatError, octets_from_hex
+from harness.gbcs.messages import DecodedMessage, decode_message
+from harness.gbcs.payloads import is_named_integer
+from harness.gbcs.security import DCC_BOXED_ACB
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("gbcs", help="decode and judge GBCS firmware messages", description=__doc__)
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.set_defaults(error_exit_code=int(CheckExit.UNUSABLE))
+    actions = parser.add_subparsers(dest="gbcs_command", metavar="ACTION")
+    actions.required = True
+    p = actions.add_parser("decode", help="decode one APDU, verify its signature and MAC, print the verdict")
+    p.add_argument("apdu", metavar="FILE|HEX", help="a file holding hex text (RTDS .HEX) or binary, or hex digits")
+    p.add_argument(
+        "--keys",
+        type=Path,
+        metavar="DIR",
+        help="key store directory (<eui64>-<ds|ka>.pem/.key); without it only the structure is judged",
+    )
+    p.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+    p.add_argument("--acb", default=str(DCC_BOXED_ACB), metavar="EUI64", help="the ACB (default: DCC Boxed's)")
+    p.add_argument("--precommand", action="store_true", help="judge the unsigned PRECOMMAND form a supplier submits")
+    p.set_defaults(handler=_decode)
+
+
+def _is_file(path: Path) -> bool:
+    """Path.is_file, except that a long hex argument ("file name too long") is simply not a file."""
+    try:
+        return path.is_file()
+    except OSError:
+        return False
+
+
+def read_apdu(argument: str) -> tuple[bytes, str]:
+    """(octets, where they came from): a file of hex text or binary, else the argument as hex digits."""
+    path = Path(argument)
+    if _is_file(path):
+        try:
+            data = path.read_bytes()
+        except OSError as err:
+            raise InputError(f"cannot read {path}: {err.strerror or err}") from None
+        if data[:1] in (bytes([GENERAL_SIGNING_TAG]), bytes([GENERAL_CIPHERED_TAG])):
+            return data, str(path)
+        try:
+            return octets_from_hex(data.decode("ascii")), str(path)
+        except (UnicodeDecodeError, GbcsFormatError):
+            raise InputError(f"{path}: neither hex text nor a binary APDU starting 0xDF or 0xDD") from None
+    try:
+        return octets_from_hex(argument), "argument"
+    except GbcsFormatError:
+        raise InputError(f"{argument!r}: no such file, and not hexadecimal text") from None
+
+
+def _decode(args: argparse.Namespace) -> int:
+    try:
+        acb = Eui64.parse(args.acb)
+    except ValueError as err:
+        raise UsageError(f"--acb: {err}") from None
+    keys = KeyStore.load(args.keys) if args.keys else None
+    data, source = read_apdu(args.apdu)
+    try:
+        message = decode_message(data, keys=keys, acb=acb, precommand=args.precommand)
+    except GbcsFormatError as err:
+        if args.json:
+            print(json.dumps({"source": source, "size": len(data), "verdict": "unusable", "error": str(err)}, indent=2))
+        else:
+            print(f"source: {source} ({len(data)} octets)\nerror: {err}\nverdict: UNUSABLE")
+        return int(CheckExit.UNUSABLE)
+    if args.json:
+        print(json.dumps({"source": source, "size": len(data), **message.to_dict()}, indent=2))
+    else:
+        print(render(message, source, len(data)))
+    return int(message.verdict.exit_code)
+
+
+def _text(value: Any) -> str:
+    """One payload value as text: named integers with their name, alert codes in hex, NULL as NULL."""
+    if value is None:
+        return "NULL"
+    if is_named_integer(value):
+        number = value.get("hex", value["value"])
+        return f"{number} ({value['name'] or 'no name'})"
+    return str(value)
+
+
+def _flatten(value: Any, prefix: str = "") -> list[tuple[str, str]]:
+    """(dotted path, text) for every leaf of a `describe` result."""
+    if isinstance(value, dict) and not is_named_integer(value):
+        return [pair for key, inner in value.items() for pair in _flatten(inner, f"{prefix}.{key}".lstrip("."))]
+    return [(prefix or "(value)", _text(value))]
+
+
+def render(message: DecodedMessage, source: str, size: int) -> str:
+    """The human form of a decoded message."""
+    d = message.to_dict()
+    lines = [
+        f"source: {source} ({size} octets)",
+        f"message: {d['message_code']} {d['message_name']}",
+        f"form: {d['form']}",
+        "header:",
+    ]
+    header = d["header"]
+    header["cra_flag"] = f"{header['cra_flag']} ({header.pop('cra')})"
+    rows = [(name.replace("_", " "), "absent" if v is None else str(v)) for name, v in header.items()]
+    payload_rows = _flatten(d["payload"]) if message.spec is not None and not d["payload_error"] else []
+    width = max(len(name) for name, _ in rows + payload_rows)
+    lines += [f"  {name:<{width}}  {text}" for name, text in rows]
+    lines.append(f"payload: {d['payload_codec'] or 'not decoded'} ({len(d['payload_hex']) // 2} octets)")
+    lines += [f"  {path:<{width}}  {text}" for path, text in payload_rows]
+    if d["payload_error"]:
+        lines.append(f"  error: {d['payload_error']}")
+    if not payload_rows:
+        lines.append(f"  octets: {d['payload_hex'] or 'none'}")
+    lines.append(f"signature: {d['signature']['check']} ({d['signature']['detail']})")
+    lines.append(f"MAC: {d['mac']['check']} ({d['mac']['detail']})")
+    lines.append("defects:" if d["defects"] else "defects: none")
+    lines += [f"  {defect}" for defect in d["defects"]]
+    lines += [f"cannot judge: {reason}" for reason in d["unusable"]]
+    lines.append(f"verdict: {d['verdict'].upper()}")
+    return "\n".join(lines)
