@@ -225,6 +225,21 @@ class PathType(ValueType):
         return None if value is None else str(value)
 
 
+@dataclass(frozen=True)
+class DevicePathType(PathType):
+    """A coordinator's serial device path, or a URI (socket://host:port, tcp://…, rfc2217://…) kept as
+    written: zigpy opens both through serialx, and a URI is not a file path to resolve."""
+
+    @property
+    def expected(self) -> str:
+        return "a serial device path or a URI such as socket://host:port"
+
+    def parse(self, value: Any, base_dir: Path | None = None) -> Path | str:
+        if isinstance(value, str) and re.match(r"[A-Za-z][A-Za-z0-9+.-]*://\S+$", value.strip()):
+            return value.strip()
+        return super().parse(value, base_dir)
+
+
 _DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 _DURATION_PART = re.compile(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*(ms|s|m|h|d)")
 
@@ -571,8 +586,8 @@ PIXIT_ITEMS: Mapping[str, PixitItem] = _pixit(
     ),
     PixitItem(
         "device_path",
-        PathType(),
-        "Serial device of the coordinator (e.g. /dev/ttyUSB0).",
+        DevicePathType(),
+        "Serial device of the coordinator (e.g. /dev/ttyUSB0) or a URI (socket://host:port).",
         required="hardware",
     ),
     PixitItem("baud_rate", IntType(minimum=1), "Serial baud rate of the coordinator.", default=115200, unit="baud"),
