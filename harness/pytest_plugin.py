@@ -11,6 +11,7 @@ only applies its one mapping table to pytest's outcomes:
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,8 +22,9 @@ import pytest
 from harness import __version__
 from harness.bdd.loop import LoopRunner, is_unwrapped_async_step, set_current_runner
 from harness.clock import Clock, RealClock, VirtualClock
+from harness.crypto.eui64 import Eui64
 from harness.crypto.keystore import KeyStore
-from harness.crypto.pki import TestPki
+from harness.crypto.pki import DEFAULT_PARTIES, Party, TestPki
 from harness.errors import ConfigurationError
 from harness.profile import Profile, load_run_profile
 from harness.profile.selection import applicability
@@ -41,6 +43,8 @@ from harness.verdicts import (
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 FEATURES_DIR = PROJECT_ROOT / "features"
+#: Feature folders written for one device role; scenarios in them are NOT_APPLICABLE to the other.
+DEVICE_FEATURE_FOLDERS = ("ppmid", "hcalcs")
 
 _PROFILE_KEY = pytest.StashKey[Profile]()
 _RESULTS_KEY = pytest.StashKey[dict[str, dict[str, Any]]]()
@@ -112,12 +116,25 @@ def runner(clock: Clock) -> Iterator[LoopRunner]:
 
 
 @pytest.fixture(scope="session")
-def test_pki() -> TestPki:
+def test_pki(profile: Profile) -> TestPki:
     """Keys and certificates generated for this run (supplier, ACB, CH, emulated devices, manufacturer).
 
-    Held in memory only: private keys are never written into the run directory or any report.
+    Held in memory only: private keys are never written into the run directory or any report. The party of
+    the DUT's role ("ppmid" or "hcalcs") takes the profile's ``dut.eui64``, so the emulated device finds its
+    own DS/KA keys (CS09 signature, CS08 MAC) and the steps its certificates under the DUT's EUI-64; a
+    vendor's provisioned keys (``keys.store``) still replace them in the merged key store.
     """
-    return TestPki.generate()
+    return TestPki.generate(_parties_for(profile))
+
+
+def _parties_for(profile: Profile) -> tuple[Party, ...]:
+    """The test PKI's parties, the DUT's role ("ppmid", "hcalcs") taking the profile's EUI-64."""
+    if profile.role not in {party.name for party in DEFAULT_PARTIES}:
+        return DEFAULT_PARTIES
+    eui = Eui64.parse(profile.pixit_value("dut.eui64"))
+    return tuple(
+        dataclasses.replace(party, eui=eui) if party.name == profile.role else party for party in DEFAULT_PARTIES
+    )
 
 
 @pytest.fixture(scope="session")
@@ -176,6 +193,19 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             raise pytest.UsageError(f"{item.nodeid}: {err}") from None
         if not decision.applicable:
             item.stash[_NOT_APPLICABLE_KEY] = decision.reason
+        elif (role := feature_role(template.feature.filename)) not in (None, profile.role):
+            item.stash[_NOT_APPLICABLE_KEY] = (
+                f"a {role.upper()} feature; the device under test is a {profile.role.upper()}"
+            )
+
+
+def feature_role(filename: str) -> str | None:
+    """The device role a feature file is written for (its folder under features/), None for common ones."""
+    parts = Path(filename).resolve().parts
+    for role in DEVICE_FEATURE_FOLDERS:
+        if role in parts[-2:-1]:
+            return role
+    return None
 
 
 @pytest.hookimpl(trylast=True)

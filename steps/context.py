@@ -37,6 +37,10 @@ class ScenarioState:
     power_cycle_mark: int | None = None
     offsets_before_power_cycle: list[int] = field(default_factory=list)
     activation_told_mark: int | None = None
+    #: GBCS: the firmware version of the last CS09 alert received, and the last decoded APDU judged.
+    cs09_version: int | None = None
+    gbcs_message: object | None = None
+    gbcs_mark: int = 0
 
     def __repr__(self) -> str:
         return f"<ScenarioState image={self.image!r}>"

@@ -36,6 +36,7 @@ from zigpy.zcl import Cluster, foundation
 from zigpy.zcl.clusters.general import Ota
 
 from harness.ch.hub import DELIVERY_ERRORS, CommunicationsHub
+from harness.ch.tunnel import ChTunnelEnd
 from harness.clock import Budget, BudgetExpired, Clock
 from harness.crypto.eui64 import Eui64
 from harness.crypto.keystore import KeyStore
@@ -60,6 +61,7 @@ from harness.verdicts import (
     failure_message,
     no_verdict_message,
 )
+from harness.zigbee.tunneling import TunnelConfig
 
 LOGGER = logging.getLogger(__name__)
 
@@ -149,6 +151,7 @@ class DutAdapter:
         #: The emulated DUT on a radio that hosts one (replaced by a new object at each power cycle).
         self.node: Any = None
         self.rogue: RogueNode | None = None
+        self._gbcs: ChTunnelEnd | None = None
         self._capabilities: RadioCapabilities | None = None
         self._watched: list[int] = []
         self._unwatch: Callable[[], None] | None = None
@@ -183,6 +186,7 @@ class DutAdapter:
         self.app = app
         self.transcript.attach(app)
         self.hub = CommunicationsHub(app, self.clock, self.transcript, dut_eui64=self.dut_eui64)
+        self._start_gbcs(app)
         if node is not None:
             self.node = node
             try:
@@ -206,6 +210,9 @@ class DutAdapter:
         self.unwatch_upgrade_status()
         if self.hub is not None:
             self.hub.stop()
+        if self._gbcs is not None:
+            self._gbcs.stop()
+            self._gbcs = None
         self.transcript.detach()
         if self.capabilities.hosts_emulator:
             for node in (self.node, self.rogue):
@@ -229,8 +236,33 @@ class DutAdapter:
             self.rogue.register(transcript)
         if self.hub is not None:
             self.hub.reset(transcript)
+        if self._gbcs is not None:
+            self._gbcs.transcript = transcript
         self.transcript = transcript
         return transcript
+
+    # -- GBCS transport ------------------------------------------------------------------------------------
+    def _start_gbcs(self, app: HarnessAppMixin) -> ChTunnelEnd:
+        """The CH's tunnel end on the coordinator, serving the DUT (started with the radio, so a device that
+        requests its tunnel right after joining is granted one)."""
+        if self._gbcs is None:
+            self._gbcs = ChTunnelEnd(
+                app,
+                self.clock,
+                TunnelConfig.from_profile(self.profile),
+                transcript=self.transcript,
+                dut_eui64=self.dut_eui64,
+                receive_budget=Budget("GBCS response", float(self.profile.pixit_value("budgets.gbcs_response"))),
+            )
+        return self._gbcs
+
+    @property
+    def gbcs(self) -> ChTunnelEnd:
+        """The GBCS transport to the DUT (``GbcsTransport``: ``send_to_device`` / ``receive``), recording in
+        the scenario's transcript. Only after ``start()``."""
+        if self.app is None:
+            raise RuntimeError("the DUT adapter is not started: no GBCS transport yet")
+        return self._start_gbcs(self.app)
 
     # -- joining -------------------------------------------------------------------------------------------
     @property

@@ -210,10 +210,10 @@ class FaultSet:
         "No Upgrade End Request for hours while Waiting to upgrade.",
     )
     report_new_version_without_activating: bool = _knob(
-        ("PZ-24",),
-        "When told to activate it only sets the CurrentFileVersion attribute to the new version: it does "
-        "not reboot into the new image, so the version it runs (Query Next Image Request, Basic "
-        "SWBuildID) stays the old one.",
+        ("PZ-24", "PZ-29"),
+        "When told to activate it only sets the CurrentFileVersion attribute to the new version (and, with GBCS, "
+        "raises the CS09 success alert for it): it does not reboot into the new image, so the version it runs "
+        "(Query Next Image Request, Basic SWBuildID, CS08) stays the old one.",
         "CurrentFileVersion says new while the next Query Next Image Request and SWBuildID say old; no "
         "Device_annce follows the activation.",
     )
@@ -246,6 +246,37 @@ class FaultSet:
         "Accepts OTA server commands (Image Notify, responses, 'upgrade now') from any node, not only from "
         "the Communications Hub.",
         "A unicast Image Notify from a rogue node is followed by a Query Next Image Request.",
+    )
+    # -- GBCS: CS09 alert and CS08 read (harness.emulator.gbcs_device) -------------------------------
+    no_cs09_alert: bool = _knob(
+        ("PZ-22",),
+        "Sends no CS09 Firmware Activation Alert after an activation attempt.",
+        "No CS09 alert arrives through the tunnel after activation.",
+    )
+    cs09_bad_signature: bool = _knob(
+        ("PZ-22", "CS-19"),
+        "Signs the CS09 alert with a corrupted signature (first octet of r inverted).",
+        "The CS09 alert's signature does not verify with the PPMID's DS certificate.",
+    )
+    cs09_reports_old_version: bool = _knob(
+        ("PZ-22", "PZ-29"),
+        "The CS09 success alert carries the version that ran before the activation.",
+        "CS09 firmwareVersion differs from the new file version.",
+    )
+    cs08_stale_version: bool = _knob(
+        ("PZ-28", "PZ-29"),
+        "Answers CS08 with the version it was manufactured with, not the running one.",
+        "After an update, CS08 firmwareVersion is the old version.",
+    )
+    cs08_ignores_mac: bool = _knob(
+        ("PZ-28",),
+        "Answers a CS08 command whose MAC does not verify.",
+        "A CS08 command with a corrupted MAC gets a response.",
+    )
+    cs08_bad_response_mac: bool = _knob(
+        ("PZ-28",),
+        "Answers CS08 with a General Ciphered response whose MAC is corrupted (last octet inverted).",
+        "The CS08 response's MAC does not verify with the ACB/PPMID key-agreement pair.",
     )
 
     @property

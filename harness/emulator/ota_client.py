@@ -606,6 +606,8 @@ class OtaClient:
         self.faults = faults
         self.on_persist = on_persist
         self.on_activated = on_activated
+        #: Called instead of ``on_activated`` when a fault knob only claims the activation (GBCS alert hooks).
+        self.on_activation_claimed: ActivatedCallback | None = None
         self.rng = rng or random.Random(0)
         self.trust_centre_ieee = trust_centre_ieee
         self.nvm = nvm or OtaNvm(running_version=config.current_file_version)
@@ -1223,6 +1225,8 @@ class OtaClient:
             self._sync_attributes()
             self._set(Ota.AttributeDefs.current_file_version, new_version)  # the lie: nothing was swapped
             self._write(PersistPoint.ACTIVATION_DONE)
+            if self.on_activation_claimed is not None:
+                self.on_activation_claimed(new_version)  # the device's GBCS side tells the same lie (CS09)
             return
         self.running_version = new_version
         self._sync_attributes()

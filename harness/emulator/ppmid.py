@@ -45,6 +45,7 @@ from harness.clock import Clock
 from harness.crypto.eui64 import Eui64
 from harness.crypto.keystore import KeyRole, KeyStore
 from harness.emulator.faults import FaultSet, parse_faults
+from harness.emulator.gbcs_device import GbcsDevice
 from harness.emulator.node import EmulatedZigbeeNode, Transmit
 from harness.emulator.ota_client import (
     IMAGE_BLOCK_RESPONSE_ID,
@@ -56,9 +57,11 @@ from harness.emulator.ota_client import (
     PersistPoint,
     Phase,
 )
+from harness.emulator.tunnel_client import TunnelClient
 from harness.errors import ConfigurationError
 from harness.profile import Profile
 from harness.radio.loopback import COORDINATOR_IEEE
+from harness.zigbee.tunneling import TUNNELING_CLUSTER_ID, SmartEnergyTunneling, TunnelConfig
 
 LOGGER = logging.getLogger(__name__)
 
@@ -83,12 +86,15 @@ class PpmidEmulator(EmulatedZigbeeNode):
     """A Prepayment Meter Interface Device on the HAN: Basic server, OTA Upgrade client."""
 
     SERVER_CLUSTERS = (Basic,)
-    CLIENT_CLUSTERS = (Ota,)
+    CLIENT_CLUSTERS = (Ota, SmartEnergyTunneling)
 
     #: Manufacturer public keys by IEEE address: how ``restore`` finds the key a snapshot leaves out.
     _MANUFACTURER_KEYS: ClassVar[dict[str, ec.EllipticCurvePublicKey]] = {}
     #: The powered device object per IEEE address (attaching a newer one powers the older one off).
     _LIVE: ClassVar[weakref.WeakValueDictionary[str, PpmidEmulator]] = weakref.WeakValueDictionary()
+    #: Key stores by IEEE address: the device's own DS/KA private keys (for CS09 / CS08), found like the
+    #: manufacturer key by ``restore``.
+    _KEYSTORES: ClassVar[dict[str, KeyStore]] = {}
 
     def __init__(
         self,
@@ -102,6 +108,9 @@ class PpmidEmulator(EmulatedZigbeeNode):
         seed: int | None = None,
         reboot_s: float = 2.0,
         trust_centre_ieee: str | None = None,
+        device_keys: KeyStore | None = None,
+        tunnel_config: TunnelConfig | None = None,
+        tunnel_poll_s: float | None = 30.0,
         **node_kwargs: Any,
     ) -> None:
         """``ota`` is the client's identity and behaviour (``OtaClientConfig`` or its dict form); without it
@@ -170,6 +179,22 @@ class PpmidEmulator(EmulatedZigbeeNode):
         self._update_build_id()
         self._offline = False
         self._powered_off = False
+        # GBCS over the tunnel (CS09, CS08): only with the device's own keys in a key store.
+        keystore = device_keys if device_keys is not None else self._KEYSTORES.get(ieee_key)
+        self.gbcs: GbcsDevice | None = None
+        self.tunnel: TunnelClient | None = None
+        #: CS09 alerts built but not yet PUT (the tunnel is re-requested after the activation reboot).
+        self._pending_alerts: list[bytes] = []
+        self._version_before_activation = self.ota.running_version
+        if keystore is not None and keystore.has_private(Eui64.parse(ieee_key), KeyRole.DS):
+            self._KEYSTORES[ieee_key] = keystore
+            self.tunnel = TunnelClient(
+                self, self._on_apdu, tunnel_config, poll_interval_s=tunnel_poll_s, on_granted=self._flush_alerts
+            )
+            self.gbcs = GbcsDevice(
+                Eui64.parse(ieee_key), keystore, self._queue_apdu, faults=fault_set, now_s=self._now_s
+            )
+            self.ota.on_activation_claimed = self._raise_activation_alert
 
     # -- construction from a DUT profile -----------------------------------------------------------------
     @classmethod
@@ -206,6 +231,8 @@ class PpmidEmulator(EmulatedZigbeeNode):
             "faults": parse_faults(pixit("emulator.faults")),
             "manufacturer_public_key": keystore.public_key(MANUFACTURER_EUI, KeyRole.DS),
             "endpoint_id": pixit("dut.endpoint"),
+            "device_keys": keystore,
+            "tunnel_config": TunnelConfig.from_profile(profile),
         }
         kwargs.update(overrides)
         nwk = kwargs.pop("nwk", None)
@@ -236,11 +263,16 @@ class PpmidEmulator(EmulatedZigbeeNode):
         if self.silent:
             return  # did not come up (a fault knob bricked it)
         self.announce()
+        if self.tunnel is not None:
+            self.tunnel.stop()
+            self.tunnel.start(delay_s=1.0)  # after the join
 
     def power_off(self) -> None:
         """Power cut: timers stop, frames are lost both ways; ``snapshot()`` still gives the NVM."""
         self._powered_off = True
         self.ota.stop()
+        if self.tunnel is not None:
+            self.tunnel.stop()
 
     @property
     def powered(self) -> bool:
@@ -252,12 +284,40 @@ class PpmidEmulator(EmulatedZigbeeNode):
         self._update_build_id()
         self._offline = True
         self.ota.stop()
+        if self.tunnel is not None:
+            self.tunnel.stop()
+        self._raise_activation_alert(version)  # PUT once the tunnel is granted again after the reboot
         assert self.clock is not None
         self.clock.loop.call_later(self.reboot_s, self._rebooted)
+
+    def _raise_activation_alert(self, version: int) -> None:
+        """CS09 (PZ-22) for the version now running (or, under report-new-version-without-activating, claimed)."""
+        if self.gbcs is not None and not self.faults.no_cs09_alert:
+            self.gbcs.activation_alert(version, True, previous_version=self._version_before_activation)
+        self._version_before_activation = version
 
     def _rebooted(self) -> None:
         if not self._powered_off and self._offline:
             self.boot()
+
+    # -- GBCS -----------------------------------------------------------------------------------------------
+    def _now_s(self) -> float:
+        return 0.0 if self.clock is None else float(self.clock.loop.time())
+
+    def _queue_apdu(self, apdu: bytes) -> None:
+        self._pending_alerts.append(apdu)
+        self._flush_alerts()
+
+    def _flush_alerts(self) -> None:
+        if self.tunnel is None or not self.tunnel.granted or not self.powered:
+            return
+        while self._pending_alerts:
+            self.tunnel.put(self._pending_alerts.pop(0))
+
+    def _on_apdu(self, apdu: bytes) -> None:
+        if self.gbcs is not None:
+            manufactured = int(self.config["ota"]["current_file_version"])  # what cs08-stale-version reports
+            self.gbcs.on_apdu(apdu, self.ota.running_version, reported_version=manufactured)
 
     def _persisted(self, point: PersistPoint) -> None:
         if self.persist_hook is not None:
@@ -294,6 +354,8 @@ class PpmidEmulator(EmulatedZigbeeNode):
     ) -> foundation.Status | None:
         if cluster_id == Ota.cluster_id:
             return self.ota.handle(self.current_packet, hdr, payload)
+        if cluster_id == TUNNELING_CLUSTER_ID and self.tunnel is not None:
+            return self.tunnel.handle(hdr, payload)
         return super().on_cluster_command(endpoint, cluster_id, hdr, payload)
 
     # -- what a test or adapter may look at ----------------------------------------------------------------

@@ -10,6 +10,8 @@ CH the same way, so each embeds one ``TunnelClient`` and delegates its 0x0704 cl
   at once while a GET-RESPONSE says more messages are pending;
 - each GET-RESPONSE's APDU goes to ``on_apdu`` byte for byte; ``put(apdu)`` sends a response or alert;
 - a TransferData on a tunnel it does not hold is answered with TransferDataError No_Such_Tunnel (ZSE).
+- ``on_granted`` (optional) is called each time the CH grants the tunnel, so a device can PUT what it held
+  back (a CS09 alert raised while rebooting).
 
 Time comes only from the node's clock (``call_later`` on its loop), so it runs on virtual time.
 """
@@ -57,8 +59,11 @@ class TunnelClient:
         poll_interval_s: float | None = 30.0,
         retry_s: float = 10.0,
         max_incoming_transfer_size: int = 1500,
+        on_granted: Callable[[], None] | None = None,
     ) -> None:
         self.node = node
+        #: Called once each time the CH grants the tunnel (a device sends what it holds, e.g. an alert).
+        self.on_granted = on_granted
         self.on_apdu = on_apdu
         self.config = config or TunnelConfig()
         self.poll_interval_s = poll_interval_s
@@ -153,6 +158,11 @@ class TunnelClient:
         self._cancel()
         if self.poll_interval_s is not None:
             self._schedule(0.0, self.poll)
+        if self.on_granted is not None:
+            try:
+                self.on_granted()
+            except Exception:  # the device model's bug must not break the radio
+                LOGGER.exception("%s: on_granted callback failed", self.node)
         return Status.SUCCESS
 
     def _on_transfer_data(self, hdr: foundation.ZCLHeader, args: foundation.CommandSchema) -> Status | None:

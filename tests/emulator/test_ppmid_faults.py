@@ -7,6 +7,7 @@ them: frames the CH receives, Default Responses, attributes read over ZCL, liven
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -16,10 +17,25 @@ from zigpy.zcl import foundation
 from zigpy.zcl.clusters.general import Ota
 
 from harness.ch.ota_server import Action, Activation, Rule
+from harness.crypto.eui64 import Eui64
+from harness.crypto.pki import DEFAULT_PARTIES, TestPki
 from harness.emulator.faults import FAULTS, FaultSet, fault_table_markdown, parse_faults
+from harness.emulator.gbcs_device import GbcsDevice
 from harness.emulator.ota_client import PersistPoint, Phase
 from harness.emulator.ppmid import PpmidEmulator
 from harness.errors import ConfigurationError
+from harness.gbcs import (
+    Check,
+    CraFlag,
+    GeneralBlockHeader,
+    GeneralCiphered,
+    GeneralSigning,
+    Verdict,
+    decode_message,
+    encode_apdu,
+    encode_payload,
+    protect,
+)
 from harness.requirements.catalogue import load_catalogue
 
 if TYPE_CHECKING:
@@ -482,6 +498,100 @@ def _rogue(make_env: EnvFactory, faulty: bool, knob: str) -> None:
 
 
 # -- the tests ---------------------------------------------------------------------------------------------
+# -- GBCS: CS09 and CS08 (harness.emulator.gbcs_device) ----------------------------------------------------
+def _device_pki(env_profile_eui: str) -> TestPki:
+    parties = tuple(
+        dataclasses.replace(p, eui=Eui64.parse(env_profile_eui)) if p.name == "ppmid" else p for p in DEFAULT_PARTIES
+    )
+    return TestPki.generate(parties, seed="gbcs-knob-tests")
+
+
+_GBCS_PKI: dict[str, TestPki] = {}
+
+
+def _gbcs(faulty: bool, knob: str) -> tuple[GbcsDevice, list[bytes], TestPki]:
+    eui = "00-DB-12-34-56-78-90-A4"
+    pki = _GBCS_PKI.setdefault(eui, _device_pki(eui))
+    sent: list[bytes] = []
+    device = GbcsDevice(eui, pki.keystore(), sent.append, faults=parse_faults([knob] if faulty else None))
+    return device, sent, pki
+
+
+def _cs08(pki: TestPki, *, corrupt: bool = False) -> bytes:
+    acb, ppmid = pki.party("acb").eui, pki.party("ppmid").eui
+    header = GeneralBlockHeader(
+        CraFlag.COMMAND,
+        7,
+        acb,
+        ppmid,
+        0x0129,
+        supplementary_remote_party=pki.party("supplier").eui,
+        supplementary_remote_party_counter=7,
+    )
+    apdu = protect(GeneralSigning(header, encode_payload(0x0129, CraFlag.COMMAND, None)), pki.keystore(), signed=False)
+    assert isinstance(apdu, GeneralCiphered)
+    if corrupt:
+        apdu = GeneralCiphered(signed=apdu.signed, mac=bytes(12))
+    return encode_apdu(apdu)
+
+
+@scenario("no-cs09-alert")
+def _no_cs09(make_env: EnvFactory, faulty: bool, knob: str) -> None:
+    pki = _GBCS_PKI.setdefault("00-DB-12-34-56-78-90-A4", _device_pki("00-DB-12-34-56-78-90-A4"))
+    env = _env(make_env, faulty, knob, device_keys=pki.keystore())
+    held = env.hold(env.image())
+    assert env.download(600)
+    env.run_for(ACTIVATION_BUDGET)
+    assert env.running == held.file_version
+    assert env.device.gbcs is not None
+    assert len(env.device.gbcs.alerts) == (0 if faulty else 1)
+
+
+@scenario("cs09-bad-signature")
+def _cs09_signature(make_env: EnvFactory, faulty: bool, knob: str) -> None:
+    device, sent, pki = _gbcs(faulty, knob)
+    device.activation_alert(0x0102, True, previous_version=0x0101)
+    decoded = decode_message(sent[0], keys=pki.keystore())
+    assert (decoded.signature.check is Check.VALID) is not faulty
+
+
+@scenario("cs09-reports-old-version")
+def _cs09_old(make_env: EnvFactory, faulty: bool, knob: str) -> None:
+    device, sent, pki = _gbcs(faulty, knob)
+    device.activation_alert(0x0102, True, previous_version=0x0101)
+    decoded = decode_message(sent[0], keys=pki.keystore())
+    assert decoded.verdict is Verdict.VALID
+    assert decoded.payload["firmwareVersion"] == (0x0101 if faulty else 0x0102).to_bytes(4, "big")
+    assert decoded.payload["activateImage"] == 0
+
+
+@scenario("cs08-stale-version")
+def _cs08_stale(make_env: EnvFactory, faulty: bool, knob: str) -> None:
+    device, sent, pki = _gbcs(faulty, knob)
+    assert device.on_apdu(_cs08(pki), 0x0102, reported_version=0x0101) is not None
+    decoded = decode_message(sent[0], keys=pki.keystore())
+    assert decoded.verdict is Verdict.VALID
+    assert decoded.payload["firmwareVersion"] == (0x0101 if faulty else 0x0102).to_bytes(4, "big")
+
+
+@scenario("cs08-ignores-mac")
+def _cs08_mac(make_env: EnvFactory, faulty: bool, knob: str) -> None:
+    device, sent, pki = _gbcs(faulty, knob)
+    device.on_apdu(_cs08(pki, corrupt=True), 0x0102)
+    assert len(sent) == (1 if faulty else 0)
+    device.on_apdu(_cs08(pki), 0x0102)  # minimal: a good command is answered either way
+    assert len(sent) == (2 if faulty else 1)
+
+
+@scenario("cs08-bad-response-mac")
+def _cs08_response_mac(make_env: EnvFactory, faulty: bool, knob: str) -> None:
+    device, sent, pki = _gbcs(faulty, knob)
+    device.on_apdu(_cs08(pki), 0x0102)
+    decoded = decode_message(sent[0], keys=pki.keystore())
+    assert (decoded.mac.check is Check.VALID) is not faulty
+    assert decoded.payload["firmwareVersion"] == (0x0102).to_bytes(4, "big")
+
+
 @pytest.mark.parametrize("faulty", [False, True], ids=["compliant", "faulty"])
 @pytest.mark.parametrize("knob", list(FAULTS))
 def test_knob_changes_what_it_claims(make_env: EnvFactory, knob: str, faulty: bool) -> None:
@@ -495,7 +605,7 @@ def test_every_knob_has_a_scenario() -> None:
 def test_catalogue_entries_are_documented_and_name_device_requirements() -> None:
     catalogue = {r.id: r for r in load_catalogue()}
     for name, fault in FAULTS.items():
-        assert re.fullmatch(r"[a-z]+(-[a-z]+)*", name), name
+        assert re.fullmatch(r"[a-z][a-z0-9]*(-[a-z0-9]+)*", name), name
         assert fault.description and fault.observable, name
         assert fault.requirements, name
         for requirement in fault.requirements:

@@ -179,3 +179,17 @@ def test_the_requirement_verdicts_and_exit_code(run):
     assert model["run"]["undeclared_pics"] == []
     assert '<td class="FAIL">FAIL</td>' in (run_dir / "conformance.html").read_text()
     assert proc.returncode == 1
+
+
+@pytest.mark.parametrize(
+    ("path", "role"),
+    [
+        ("features/ppmid/download.feature", "ppmid"),
+        ("features/hcalcs/cs06.feature", "hcalcs"),
+        ("features/common/security.feature", None),
+    ],
+)
+def test_a_feature_folder_names_the_device_role_it_is_written_for(path, role):
+    from harness.pytest_plugin import feature_role
+
+    assert feature_role(str(PROJECT_ROOT / path)) == role

@@ -1,0 +1,275 @@
+"""Steps for the device's GBCS messages over the tunnel: CS09 Firmware Activation Alert, CS08 Read Firmware Version.
+
+The suite plays the DCC Access Control Broker, which MACs CS08 commands on behalf of the supplier
+(domain.md §2.4, §10), and the CH, which carries the APDUs (``DutAdapter.gbcs``). Then-steps judge only what
+arrives over the tunnel, decoded and verified with ``harness.gbcs`` and the run's key store, and ZCL reads.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+from pytest_bdd import parsers, then, when
+
+from harness.bdd.loop import sync_step
+from harness.clock import Budget, BudgetExpired
+from harness.crypto.eui64 import Eui64
+from harness.gbcs import (
+    DCC_BOXED_ACB,
+    Check,
+    CraFlag,
+    DecodedMessage,
+    GbcsFormatError,
+    GeneralBlockHeader,
+    GeneralCiphered,
+    GeneralSigning,
+    decode_apdu,
+    decode_message,
+    encode_apdu,
+    encode_payload,
+    protect,
+)
+from harness.verdicts import DeviceFailure, Inconclusive, expired_budget_signal, failure_message, no_verdict_message
+from steps.context import ScenarioState
+from steps.ota import DUT, DUTS
+
+#: The supplier on whose behalf the ACB sends CS08 (DCC Boxed / the test PKI's "supplier" party).
+SUPPLIER_EUI = Eui64.parse("90-B3-D5-1F-30-01-00-00")
+CS08_MESSAGE_CODE = 0x0129
+#: CS09's message code: 0x012B in the RTDS 4.5.0 sample, 0x0129 with CRA alert in gbcs-parser (docs/gbcs.md §7).
+CS09_MESSAGE_CODES = (0x012B, 0x0129)
+CS09_ALERT_CODE = 0x8F8B
+#: Originator counters of the commands the suite sends: strictly increasing within a run.
+_COUNTER = itertools.count(0x0000_0100_0000_0001)
+
+
+def _hex(value: int) -> str:
+    return f"{value:#010x}"
+
+
+def _header(apdu: bytes) -> GeneralBlockHeader | None:
+    try:
+        return decode_apdu(apdu).header
+    except GbcsFormatError:
+        return None
+
+
+def _is_cs09(apdu: bytes) -> bool:
+    header = _header(apdu)
+    return header is not None and header.cra_flag == CraFlag.ALERT and header.message_code in CS09_MESSAGE_CODES
+
+
+def _is_cs08_response(apdu: bytes) -> bool:
+    header = _header(apdu)
+    return header is not None and header.cra_flag == CraFlag.RESPONSE and header.message_code == CS08_MESSAGE_CODE
+
+
+def _version(decoded: DecodedMessage) -> int:
+    payload: Any = decoded.payload
+    return int.from_bytes(payload["firmwareVersion"], "big")
+
+
+def _cs08_command(state: ScenarioState, *, corrupt_mac: bool = False) -> bytes:
+    """CS08 as the DCC ACB sends it (RTDS 4.5.0): ACB originator, the supplier as supplementary remote party,
+    payload NULL, no signature, ACB/device MAC."""
+    counter = next(_COUNTER)
+    header = GeneralBlockHeader(
+        CraFlag.COMMAND,
+        counter,
+        Eui64.parse(DCC_BOXED_ACB),
+        state.dut.dut_eui64,
+        CS08_MESSAGE_CODE,
+        supplementary_remote_party=SUPPLIER_EUI,
+        supplementary_remote_party_counter=counter,
+    )
+    unsigned = GeneralSigning(header, encode_payload(CS08_MESSAGE_CODE, CraFlag.COMMAND, None), b"")
+    apdu = protect(unsigned, state.dut.keystore, signed=False, mac=True)
+    assert isinstance(apdu, GeneralCiphered)
+    if corrupt_mac:
+        apdu = GeneralCiphered(signed=apdu.signed, mac=apdu.mac[:-1] + bytes([apdu.mac[-1] ^ 0xFF]))
+    return encode_apdu(apdu)
+
+
+# -- CS09 -------------------------------------------------------------------------------------------------
+@then(parsers.re(rf"{DUT} sends a CS09 Firmware Activation Alert within the alert budget"))
+@sync_step
+async def cs09_arrives(scenario_state: ScenarioState) -> None:
+    state = scenario_state
+    budget = state.budget("alert")
+    try:
+        apdu = await state.dut.gbcs.receive(_is_cs09, budget)
+    except BudgetExpired:
+        raise expired_budget_signal(
+            budget=budget,
+            expected="a CS09 Firmware Activation Alert through the tunnel",
+            stimulus="the Upgrade End Response telling it to activate the downloaded image",
+            stimulus_received=state.transcript.received_stimulus("upgrade_end_response", since=state.start_mark),
+        ) from None
+    state.gbcs_message = decode_message(apdu, keys=state.dut.keystore)
+
+
+def _cs09(state: ScenarioState) -> DecodedMessage:
+    decoded = state.gbcs_message
+    if not isinstance(decoded, DecodedMessage) or not _is_cs09(encode_apdu(decoded.apdu)):
+        raise Inconclusive(
+            no_verdict_message("no CS09 alert was received", "see the previous step and the tunnel transcript")
+        )
+    return decoded
+
+
+@then(parsers.re(r"the alert has alert code 0x8F8B, the new firmware version and activation result success"))
+def cs09_success_content(scenario_state: ScenarioState) -> None:
+    state = scenario_state
+    decoded = _cs09(state)
+    if decoded.payload is None or decoded.payload_error:
+        raise DeviceFailure(failure_message("a DER FirmwareActivationAlert payload", str(decoded.payload_error)))
+    payload: Any = decoded.payload
+    assert state.image is not None
+    new = state.image.file_version
+    observed = (int(payload["alertCode"]), _version(decoded), int(payload["activateImage"]))
+    assert observed == (CS09_ALERT_CODE, new, 0), failure_message(
+        f"alert code 0x8F8B, firmwareVersion {_hex(new)}, activationResult 0 (success)",
+        f"alert code {observed[0]:#06x}, firmwareVersion {_hex(observed[1])}, activationResult {observed[2]}",
+    )
+    assert decoded.header.originator == state.dut.dut_eui64, failure_message(
+        f"the alert's originator {state.dut.dut_eui64}", str(decoded.header.originator)
+    )
+
+
+@then(parsers.re(rf"the alert's signature verifies with {DUTS} digital-signing certificate"))
+def cs09_signed(scenario_state: ScenarioState) -> None:
+    decoded = _cs09(scenario_state)
+    if decoded.signature.check is Check.KEY_MISSING:
+        raise Inconclusive(
+            no_verdict_message(
+                f"the key store has no digital-signing certificate of {decoded.header.originator}",
+                "provision the device's DS certificate through pixit.keys.store",
+            )
+        )
+    assert decoded.signature.check is Check.VALID, failure_message(
+        "a 64-octet signature that verifies with the device's DS certificate",
+        f"signature {decoded.signature.check.value}: {decoded.signature.detail}",
+    )
+    assert not decoded.defects, failure_message("a CS09 alert without defects", "; ".join(decoded.defects))
+
+
+@then(parsers.re(rf"{DUT} reported a CS09 success alert after activating"))
+@sync_step
+async def cs09_version_known(scenario_state: ScenarioState) -> None:
+    """PZ-29's reference: the latest CS09 success alert (its absence is PZ-22's failure, not PZ-29's)."""
+    state = scenario_state
+    try:
+        apdu = await state.dut.gbcs.receive(_is_cs09, state.budget("alert"))
+    except BudgetExpired:
+        raise Inconclusive(
+            no_verdict_message(
+                "the device sent no CS09 alert after activating, so there is no version to compare with",
+                "see the PZ-22 scenario",
+            )
+        ) from None
+    decoded = decode_message(apdu, keys=state.dut.keystore)
+    payload: Any = decoded.payload
+    if payload is None or int(payload["activateImage"]) != 0:
+        raise Inconclusive(no_verdict_message("the CS09 alert is not a readable success alert", "see PZ-22"))
+    state.cs09_version = _version(decoded)
+
+
+# -- CS08 -------------------------------------------------------------------------------------------------
+@when(parsers.re(rf"the DCC sends {DUT} a CS08 Read Firmware Version command(?P<bad> with a corrupted MAC)?"))
+@sync_step
+async def send_cs08(scenario_state: ScenarioState, bad: str | None) -> None:
+    state = scenario_state
+    state.gbcs_mark = len(state.dut.gbcs.delivered)
+    state.gbcs_message = None
+    await state.dut.gbcs.send_to_device(_cs08_command(state, corrupt_mac=bool(bad)))
+
+
+def _cs08_delivered(state: ScenarioState) -> bool:
+    return len(state.dut.gbcs.delivered) > state.gbcs_mark
+
+
+@then(parsers.re(rf"{DUT} answers with a CS08 response within the GBCS response budget"))
+@sync_step
+async def cs08_answered(scenario_state: ScenarioState) -> None:
+    state = scenario_state
+    budget = state.budget("gbcs_response")
+    try:
+        apdu = await state.dut.gbcs.receive(_is_cs08_response, budget)
+    except BudgetExpired:
+        raise expired_budget_signal(
+            budget=budget,
+            expected="a CS08 response through the tunnel",
+            stimulus="the CS08 command (delivered in a GET-RESPONSE)",
+            stimulus_received=_cs08_delivered(state),
+        ) from None
+    state.gbcs_message = decode_message(apdu, keys=state.dut.keystore)
+
+
+def _cs08(state: ScenarioState) -> DecodedMessage:
+    decoded = state.gbcs_message
+    if not isinstance(decoded, DecodedMessage):
+        raise Inconclusive(no_verdict_message("no CS08 response was received", "see the previous step"))
+    return decoded
+
+
+@then(parsers.re(r"the response carries the running firmware version and response code 0 under a valid MAC"))
+@sync_step
+async def cs08_content(scenario_state: ScenarioState) -> None:
+    state = scenario_state
+    decoded = _cs08(state)
+    if decoded.mac.check is Check.KEY_MISSING:
+        raise Inconclusive(
+            no_verdict_message(
+                "the key store cannot check the CS08 response's MAC", "provision the device's KA certificate"
+            )
+        )
+    assert decoded.mac.check is Check.VALID, failure_message(
+        "a General Ciphered CS08 response whose MAC verifies with the ACB/device key-agreement pair",
+        f"MAC {decoded.mac.check.value}: {decoded.mac.detail}",
+    )
+    assert not decoded.defects, failure_message("a CS08 response without defects", "; ".join(decoded.defects))
+    payload: Any = decoded.payload
+    budget = Budget("ZCL read", float(state.profile.pixit_value("budgets.block_response_wait")))
+    running = int(await state.dut.read_ota_attribute("current_file_version", budget))
+    observed = (_version(decoded), int(payload["responseCode"]))
+    assert observed == (running, 0), failure_message(
+        f"firmwareVersion {_hex(running)} (CurrentFileVersion) and responseCode 0 (readSuccess)",
+        f"firmwareVersion {_hex(observed[0])}, responseCode {observed[1]}",
+    )
+
+
+@then(parsers.re(r"the CS08 response's firmware version equals the version of that CS09 alert"))
+def cs08_equals_cs09(scenario_state: ScenarioState) -> None:
+    state = scenario_state
+    decoded = _cs08(state)
+    if state.cs09_version is None:
+        raise Inconclusive(no_verdict_message("no CS09 version to compare with", "see the previous steps"))
+    observed = _version(decoded)
+    assert observed == state.cs09_version, failure_message(
+        f"the CS08 firmwareVersion {_hex(state.cs09_version)} of the latest CS09 success alert", _hex(observed)
+    )
+
+
+@then(parsers.re(rf"{DUT} sends no CS08 response within the GBCS response budget"))
+@sync_step
+async def cs08_not_answered(scenario_state: ScenarioState) -> None:
+    state = scenario_state
+    budget = state.budget("gbcs_response")
+    try:
+        apdu = await state.dut.gbcs.receive(_is_cs08_response, budget)
+    except BudgetExpired:
+        if not _cs08_delivered(state):
+            raise Inconclusive(
+                no_verdict_message(
+                    "the CS08 command was never fetched by the device (no GET within the budget)",
+                    "check the device's tunnel (see the transcript)",
+                )
+            ) from None
+        return
+    raise DeviceFailure(
+        failure_message(
+            "no response to a CS08 command whose MAC does not verify [assumption, domain.md §10]",
+            f"a CS08 response of {len(apdu)} octets",
+        )
+    )
