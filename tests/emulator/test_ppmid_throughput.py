@@ -1,8 +1,8 @@
 """Throughput of a full-size download through the whole emulator path (PPMID emulator → loopback radio →
 glue → test hub → OtaServer → send_ota_frame → device), measured and printed.
 
-The wall-time bound is generous on purpose (shared CI hosts vary); run with ``-s`` to see the numbers, also
-attached as ``record_property`` values.
+Correctness is asserted; speed is only measured (benchmarks, not timed tests: `make bench` records the
+numbers the README quotes). Run with ``-s`` to see them; they are also attached as ``record_property``.
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ if TYPE_CHECKING:
     from conftest import EnvFactory
 
 FILE_SIZE = 256 * 1024
-WALL_LIMIT_S = 10.0
 
 
 def test_256_kib_download_in_48_octet_blocks(make_env: EnvFactory, record_property: pytest.RecordProperty) -> None:
@@ -44,5 +43,4 @@ def test_256_kib_download_in_48_octet_blocks(make_env: EnvFactory, record_proper
         f"\n256 KiB in 48-octet blocks: {blocks} block round trips in {wall:.3f} s wall ({rate:,.0f}/s), "
         f"{env.clock.now() - start_virtual:.1f} s virtual (verification included)"
     )
-    assert wall < WALL_LIMIT_S
     assert env.run_until(lambda: env.device.running_version == held.file_version, 600)

@@ -8,9 +8,9 @@ transport.
 from __future__ import annotations
 
 import pytest
+from tunnel_support import GRANT_BUDGET, NODE_IEEE, Tap, TunnelNode, join
 from zigpy.zcl import foundation
 
-from conftest import GRANT_BUDGET, NODE_IEEE, Tap, TunnelNode, join
 from harness.ch.tunnel import ChTunnelEnd, GbcsTransport
 from harness.clock import BudgetExpired
 from harness.profile import load_run_profile
