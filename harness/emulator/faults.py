@@ -15,22 +15,12 @@ name, description, requirement IDs and the observable deviation are the field's 
 
 from __future__ import annotations
 
-import dataclasses
-import difflib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from types import MappingProxyType
-from typing import Any
+from dataclasses import dataclass
 
-from harness.errors import ConfigurationError
+from harness.emulator.knobs import Fault, catalogue_of, knob, parse_knobs, table_markdown
 
-
-def _knob(requirements: tuple[str, ...], description: str, observable: str) -> Any:
-    """A fault field: off by default, documented by its metadata."""
-    return field(
-        default=False,
-        metadata={"requirements": requirements, "description": description, "observable": observable},
-    )
+_knob = knob
 
 
 @dataclass(frozen=True)
@@ -291,33 +281,8 @@ class FaultSet:
         return ", ".join(self.names) or "compliant (no faults)"
 
 
-@dataclass(frozen=True)
-class Fault:
-    """One knob of the catalogue: what it changes, which requirements it violates, how the suite sees it."""
-
-    name: str
-    attribute: str
-    description: str
-    requirements: tuple[str, ...]
-    observable: str
-
-
-def _catalogue() -> Mapping[str, Fault]:
-    faults = {}
-    for f in dataclasses.fields(FaultSet):
-        name = f.name.replace("_", "-")
-        faults[name] = Fault(
-            name=name,
-            attribute=f.name,
-            description=f.metadata["description"],
-            requirements=f.metadata["requirements"],
-            observable=f.metadata["observable"],
-        )
-    return MappingProxyType(faults)
-
-
 #: Every knob by kebab-case name (the names PIXIT ``emulator.faults`` takes).
-FAULTS: Mapping[str, Fault] = _catalogue()
+FAULTS: Mapping[str, Fault] = catalogue_of(FaultSet)
 
 #: The compliant device.
 COMPLIANT = FaultSet()
@@ -325,29 +290,9 @@ COMPLIANT = FaultSet()
 
 def parse_faults(names: Iterable[str] | FaultSet | None) -> FaultSet:
     """A ``FaultSet`` from knob names; an unknown name is a ConfigurationError naming it (and the closest)."""
-    if names is None:
-        return COMPLIANT
-    if isinstance(names, FaultSet):
-        return names
-    if isinstance(names, str):
-        names = [names]
-    chosen: dict[str, bool] = {}
-    for raw in names:
-        name = str(raw).strip()
-        fault = FAULTS.get(name) or FAULTS.get(name.replace("_", "-").lower())
-        if fault is None:
-            close = difflib.get_close_matches(name, list(FAULTS), n=1)
-            hint = f" Did you mean {close[0]!r}?" if close else ""
-            raise ConfigurationError(
-                f"pixit.emulator.faults: unknown fault knob {name!r}.{hint} Known knobs: {', '.join(FAULTS)}"
-            )
-        chosen[fault.attribute] = True
-    return FaultSet(**chosen)
+    return parse_knobs(names, FaultSet, FAULTS, "PPMID")
 
 
 def fault_table_markdown() -> str:
     """The catalogue as a Markdown table (docs, reports)."""
-    rows = ["| knob | violates | deviation | observable |", "|---|---|---|---|"]
-    for fault in FAULTS.values():
-        rows.append(f"| `{fault.name}` | {', '.join(fault.requirements)} | {fault.description} | {fault.observable} |")
-    return "\n".join(rows)
+    return table_markdown(FAULTS)

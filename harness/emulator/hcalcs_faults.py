@@ -8,21 +8,12 @@ kebab-case names of PIXIT ``emulator.faults``.
 
 from __future__ import annotations
 
-import dataclasses
-import difflib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from types import MappingProxyType
-from typing import Any
+from dataclasses import dataclass
 
-from harness.errors import ConfigurationError
+from harness.emulator.knobs import Fault, catalogue_of, knob, parse_knobs, table_markdown
 
-
-def _knob(requirements: tuple[str, ...], description: str, observable: str) -> Any:
-    return field(
-        default=False,
-        metadata={"requirements": requirements, "description": description, "observable": observable},
-    )
+_knob = knob
 
 
 @dataclass(frozen=True)
@@ -91,27 +82,11 @@ class HcalcsFaultSet:
         return ", ".join(self.names) or "compliant (no faults)"
 
 
-@dataclass(frozen=True)
-class HcalcsFault:
-    name: str
-    attribute: str
-    description: str
-    requirements: tuple[str, ...]
-    observable: str
-
-
-def _catalogue() -> Mapping[str, HcalcsFault]:
-    faults = {}
-    for f in dataclasses.fields(HcalcsFaultSet):
-        name = f.name.replace("_", "-")
-        faults[name] = HcalcsFault(
-            name, f.name, f.metadata["description"], f.metadata["requirements"], f.metadata["observable"]
-        )
-    return MappingProxyType(faults)
-
+#: The HCALCS knobs use the shared ``Fault`` record.
+HcalcsFault = Fault
 
 #: Every HCALCS knob by kebab-case name.
-HCALCS_FAULTS: Mapping[str, HcalcsFault] = _catalogue()
+HCALCS_FAULTS: Mapping[str, Fault] = catalogue_of(HcalcsFaultSet)
 
 #: The compliant HCALCS.
 HCALCS_COMPLIANT = HcalcsFaultSet()
@@ -119,29 +94,8 @@ HCALCS_COMPLIANT = HcalcsFaultSet()
 
 def parse_hcalcs_faults(names: Iterable[str] | HcalcsFaultSet | None) -> HcalcsFaultSet:
     """An ``HcalcsFaultSet`` from knob names; an unknown name is a ConfigurationError naming the closest."""
-    if names is None:
-        return HCALCS_COMPLIANT
-    if isinstance(names, HcalcsFaultSet):
-        return names
-    if isinstance(names, str):
-        names = [names]
-    chosen: dict[str, bool] = {}
-    for raw in names:
-        name = str(raw).strip()
-        fault = HCALCS_FAULTS.get(name) or HCALCS_FAULTS.get(name.replace("_", "-").lower())
-        if fault is None:
-            close = difflib.get_close_matches(name, list(HCALCS_FAULTS), n=1)
-            hint = f" Did you mean {close[0]!r}?" if close else ""
-            raise ConfigurationError(
-                f"pixit.emulator.faults: unknown HCALCS fault knob {name!r}.{hint} "
-                f"Known knobs: {', '.join(HCALCS_FAULTS)}"
-            )
-        chosen[fault.attribute] = True
-    return HcalcsFaultSet(**chosen)
+    return parse_knobs(names, HcalcsFaultSet, HCALCS_FAULTS, "HCALCS")
 
 
 def hcalcs_fault_table_markdown() -> str:
-    rows = ["| knob | violates | deviation | observable |", "|---|---|---|---|"]
-    for f in HCALCS_FAULTS.values():
-        rows.append(f"| `{f.name}` | {', '.join(f.requirements)} | {f.description} | {f.observable} |")
-    return "\n".join(rows)
+    return table_markdown(HCALCS_FAULTS)

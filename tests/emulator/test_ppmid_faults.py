@@ -621,5 +621,5 @@ def test_parse_faults() -> None:
     faults = parse_faults(["status-stuck", "accept_downgrade"])
     assert faults.status_stuck and faults.accept_downgrade and faults.names == ("accept-downgrade", "status-stuck")
     assert parse_faults(faults) is faults
-    with pytest.raises(ConfigurationError, match=r"unknown fault knob 'status-stuk'.*'status-stuck'"):
+    with pytest.raises(ConfigurationError, match=r"unknown PPMID fault knob 'status-stuk'.*'status-stuck'"):
         parse_faults(["status-stuk"])

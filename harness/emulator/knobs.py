@@ -1,0 +1,88 @@
+"""The machinery shared by the emulators' fault-knob catalogues (PPMID: ``faults.py``, HCALCS:
+``hcalcs_faults.py``).
+
+A catalogue is one frozen dataclass whose boolean fields are the knobs (all False = the compliant device),
+each declared with ``knob(...)``: the requirements it violates, what it changes and how the suite observes
+it. From that dataclass come the name → ``Fault`` table, the parser of PIXIT ``emulator.faults`` and the
+Markdown table for the docs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, TypeVar
+
+from harness.errors import ConfigurationError
+
+FaultSetT = TypeVar("FaultSetT")
+
+
+def knob(requirements: tuple[str, ...], description: str, observable: str) -> Any:
+    """A fault field: off by default, documented by its metadata."""
+    return field(
+        default=False,
+        metadata={"requirements": requirements, "description": description, "observable": observable},
+    )
+
+
+@dataclass(frozen=True)
+class Fault:
+    """One knob of a catalogue, by its kebab-case name (the name PIXIT ``emulator.faults`` takes)."""
+
+    name: str
+    attribute: str
+    description: str
+    requirements: tuple[str, ...]
+    observable: str
+
+
+def catalogue_of(fault_set: type) -> Mapping[str, Fault]:
+    """Every knob of a fault-set dataclass by kebab-case name."""
+    faults = {}
+    for f in dataclasses.fields(fault_set):
+        name = f.name.replace("_", "-")
+        faults[name] = Fault(
+            name=name,
+            attribute=f.name,
+            description=f.metadata["description"],
+            requirements=f.metadata["requirements"],
+            observable=f.metadata["observable"],
+        )
+    return MappingProxyType(faults)
+
+
+def parse_knobs(
+    names: Iterable[str] | FaultSetT | None, fault_set: type[FaultSetT], catalogue: Mapping[str, Fault], device: str
+) -> FaultSetT:
+    """A fault set from knob names; an unknown name is a ConfigurationError naming it and the closest one."""
+    if names is None:
+        return fault_set()
+    if isinstance(names, fault_set):
+        return names
+    if isinstance(names, str):
+        names = [names]
+    chosen: dict[str, bool] = {}
+    for raw in names:  # type: ignore[union-attr]
+        name = str(raw).strip()
+        fault = catalogue.get(name) or catalogue.get(name.replace("_", "-").lower())
+        if fault is None:
+            close = difflib.get_close_matches(name, list(catalogue), n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            raise ConfigurationError(
+                f"pixit.emulator.faults: unknown {device} fault knob {name!r}.{hint} "
+                f"Known knobs: {', '.join(catalogue)}"
+            )
+        chosen[fault.attribute] = True
+    return fault_set(**chosen)
+
+
+def table_markdown(catalogue: Mapping[str, Fault]) -> str:
+    """A catalogue as a Markdown table (docs, reports)."""
+    rows = ["| knob | violates | deviation | observable |", "|---|---|---|---|"]
+    for fault in catalogue.values():
+        rows.append(f"| `{fault.name}` | {', '.join(fault.requirements)} | {fault.description} | {fault.observable} |")
+    return "\n".join(rows)
