@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Iterator
 
 import pytest
@@ -22,3 +23,13 @@ def clock() -> Iterator[VirtualClock]:
     if pending:
         loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
     loop.close()
+
+
+@pytest.fixture(autouse=True)
+def _quiet_zigpy() -> Iterator[None]:
+    """zigpy at DEBUG costs about half the emulator's speed; the tests keep it at WARNING."""
+    logger = logging.getLogger("zigpy")
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    yield
+    logger.setLevel(level)

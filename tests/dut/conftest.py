@@ -7,7 +7,6 @@ clock verbs, and a test lets time pass with ``run(clock.run_for(s))``.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Coroutine, Iterator
 from typing import Any
 
@@ -21,15 +20,6 @@ from harness.dut import DutAdapter
 from harness.profile import Profile
 
 Runner = Callable[[Coroutine[Any, Any, Any]], Any]
-
-
-@pytest.fixture(autouse=True)
-def _quiet_zigpy() -> Iterator[None]:
-    logger = logging.getLogger("zigpy")
-    level = logger.level
-    logger.setLevel(logging.WARNING)
-    yield
-    logger.setLevel(level)
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ No pytest-asyncio: a test drives the clock's own loop with ``env.run(coro)``; ti
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -322,16 +321,6 @@ class Env:
         new.boot()
         self.device = new
         return new
-
-
-@pytest.fixture(autouse=True)
-def _quiet_zigpy() -> Iterator[None]:
-    """zigpy at DEBUG costs about half the emulator's speed; tests keep it at WARNING."""
-    logger = logging.getLogger("zigpy")
-    level = logger.level
-    logger.setLevel(logging.WARNING)
-    yield
-    logger.setLevel(level)
 
 
 @pytest.fixture(scope="session")

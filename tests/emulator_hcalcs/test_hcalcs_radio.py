@@ -7,7 +7,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
-import logging
 from collections.abc import Callable, Coroutine, Iterator
 from typing import Any
 
@@ -42,15 +41,6 @@ from harness.zigbee import TunnelConfig
 BUDGET = Budget("hcalcs radio test", 4 * 3600)
 MFR, IMAGE_TYPE = 0x121D, 0x0086
 Runner = Callable[..., Any]
-
-
-@pytest.fixture(autouse=True)
-def _quiet_zigpy() -> Iterator[None]:
-    logger = logging.getLogger("zigpy")
-    level = logger.level
-    logger.setLevel(logging.WARNING)
-    yield
-    logger.setLevel(level)
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ No pytest-asyncio: each test drives the clock's own loop with ``run(coro)``, whi
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Coroutine, Iterator
 from typing import Any
 
@@ -29,16 +28,6 @@ NODE_IEEE = "00:0d:6f:00:0a:bc:de:01"
 NODE_NWK = 0x4A21
 
 Runner = Callable[[Coroutine[Any, Any, Any]], Any]
-
-
-@pytest.fixture(autouse=True)
-def _quiet_zigpy() -> Iterator[None]:
-    """zigpy at DEBUG costs about half the emulator's speed; tests keep it at WARNING."""
-    logger = logging.getLogger("zigpy")
-    level = logger.level
-    logger.setLevel(logging.WARNING)
-    yield
-    logger.setLevel(level)
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 name no other test folder uses (every folder has a conftest.py)."""
 
 from tunnel_support import (  # noqa: F401  (fixtures are found by name in this module)
-    _quiet_zigpy,
     app,
     ch,
     config,

@@ -6,7 +6,6 @@ No pytest-asyncio: ``run(coro)`` drives the clock's loop inside ``clock.run_unti
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -32,15 +31,6 @@ NODE_IEEE = "00:0d:6f:00:0a:bc:de:07"
 NODE_NWK = 0x5B07
 
 Runner = Callable[..., Any]
-
-
-@pytest.fixture(autouse=True)
-def _quiet_zigpy() -> Iterator[None]:
-    logger = logging.getLogger("zigpy")
-    level = logger.level
-    logger.setLevel(logging.WARNING)
-    yield
-    logger.setLevel(level)
 
 
 @pytest.fixture
