@@ -8,6 +8,7 @@ arrives over the tunnel, decoded and verified with ``harness.gbcs`` and the run'
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from typing import Any
 
 from pytest_bdd import parsers, then, when
@@ -91,22 +92,39 @@ def _cs08_command(state: ScenarioState, *, corrupt_mac: bool = False) -> bytes:
     return encode_apdu(apdu)
 
 
+async def _receive(
+    state: ScenarioState,
+    predicate: Callable[[bytes], bool],
+    budget: Budget,
+    *,
+    expected: str,
+    stimulus: str,
+    stimulus_received: Callable[[], bool],
+) -> None:
+    """Wait for a matching APDU from the device and decode it into the scenario; an expired budget is FAIL
+    when the device received the stimulus, INCONCLUSIVE when not (the budget rule)."""
+    try:
+        apdu = await state.dut.gbcs.receive(predicate, budget)
+    except BudgetExpired:
+        raise expired_budget_signal(
+            budget=budget, expected=expected, stimulus=stimulus, stimulus_received=stimulus_received()
+        ) from None
+    state.gbcs_message = decode_message(apdu, keys=state.dut.keystore)
+
+
 # -- CS09 -------------------------------------------------------------------------------------------------
 @then(parsers.re(rf"{DUT} sends a CS09 Firmware Activation Alert within the alert budget"))
 @sync_step
 async def cs09_arrives(scenario_state: ScenarioState) -> None:
     state = scenario_state
-    budget = state.budget("alert")
-    try:
-        apdu = await state.dut.gbcs.receive(_is_cs09, budget)
-    except BudgetExpired:
-        raise expired_budget_signal(
-            budget=budget,
-            expected="a CS09 Firmware Activation Alert through the tunnel",
-            stimulus="the Upgrade End Response telling it to activate the downloaded image",
-            stimulus_received=state.transcript.received_stimulus("upgrade_end_response", since=state.start_mark),
-        ) from None
-    state.gbcs_message = decode_message(apdu, keys=state.dut.keystore)
+    await _receive(
+        state,
+        _is_cs09,
+        state.budget("alert"),
+        expected="a CS09 Firmware Activation Alert through the tunnel",
+        stimulus="the Upgrade End Response telling it to activate the downloaded image",
+        stimulus_received=lambda: state.transcript.received_stimulus("upgrade_end_response", since=state.start_mark),
+    )
 
 
 def _cs09(state: ScenarioState) -> DecodedMessage:
@@ -193,17 +211,14 @@ def _cs08_delivered(state: ScenarioState) -> bool:
 @sync_step
 async def cs08_answered(scenario_state: ScenarioState) -> None:
     state = scenario_state
-    budget = state.budget("gbcs_response")
-    try:
-        apdu = await state.dut.gbcs.receive(_is_cs08_response, budget)
-    except BudgetExpired:
-        raise expired_budget_signal(
-            budget=budget,
-            expected="a CS08 response through the tunnel",
-            stimulus="the CS08 command (delivered in a GET-RESPONSE)",
-            stimulus_received=_cs08_delivered(state),
-        ) from None
-    state.gbcs_message = decode_message(apdu, keys=state.dut.keystore)
+    await _receive(
+        state,
+        _is_cs08_response,
+        state.budget("gbcs_response"),
+        expected="a CS08 response through the tunnel",
+        stimulus="the CS08 command (delivered in a GET-RESPONSE)",
+        stimulus_received=lambda: _cs08_delivered(state),
+    )
 
 
 def _cs08(state: ScenarioState) -> DecodedMessage:
