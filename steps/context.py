@@ -12,6 +12,7 @@ import contextlib
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 
@@ -21,7 +22,11 @@ from harness.crypto.keystore import KeyStore
 from harness.crypto.pki import TestPki
 from harness.dut import DutAdapter
 from harness.dut.images import ScenarioImage, ScenarioImages
+from harness.gbcs.commands import DccCommands
 from harness.profile import Profile
+from harness.progress import MODELLED_PROPERTY, watch_transcript
+from harness.reports.statement import dut_seen_evidence
+from harness.reports.transfer_plot import record_transfer_plots
 from harness.transcript import Transcript
 
 
@@ -41,6 +46,9 @@ class ScenarioState:
     cs09_version: int | None = None
     gbcs_message: object | None = None
     gbcs_mark: int = 0
+    #: HCALCS: the CS06 commands sent (for replays) and the alerts and responses judged so far.
+    cs06_sent: list[bytes] = field(default_factory=list)
+    _dcc: DccCommands | None = field(default=None, repr=False)
 
     def __repr__(self) -> str:
         return f"<ScenarioState image={self.image!r}>"
@@ -56,6 +64,13 @@ class ScenarioState:
     @property
     def clock(self) -> Clock:
         return self.dut.clock
+
+    @property
+    def dcc(self) -> DccCommands:
+        """The suite as supplier and DCC Access Control Broker, sending to the device under test."""
+        if self._dcc is None:
+            self._dcc = DccCommands(self.dut.keystore, self.dut.dut_eui64, self.clock.utcnow)
+        return self._dcc
 
     def budget(self, name: str) -> Budget:
         """A named PIXIT time budget (``budgets.<name>``)."""
@@ -92,9 +107,12 @@ def scenario_state(
         images=ScenarioImages(profile, test_pki, keystore),
         old_version=int(profile.pixit_value("dut.current_file_version")),
     )
+    stop_watching, started = watch_transcript(dut.transcript), clock.now()  # live transfer % (progress)
     try:
         yield state
     finally:
+        stop_watching()
+        request.node.user_properties.append((MODELLED_PROPERTY, round(clock.now() - started, 3)))
         _record_evidence(request, state)
         runner.run(dut.stop())
 
@@ -122,6 +140,12 @@ def _record_evidence(request: pytest.FixtureRequest, state: ScenarioState) -> No
             evidence.update(pixit_limit=limit, within_limit=blocks <= limit)
         request.node.user_properties.append(("evidence:rejection", evidence))
     request.node.user_properties.append(("evidence:transcript_summary", transcript.summary()))
+    request.node.user_properties.append(("evidence:dut_seen", dut_seen_evidence(transcript, state.dut.device)))
+    run_dir = request.config.getoption("--run-dir", None)
+    if run_dir:  # a conformance run keeps its evidence; plain test runs skip the (matplotlib) drawing
+        clock = "virtual" if state.clock.virtual else "real"
+        if plots := record_transfer_plots(transcript, Path(run_dir), request.node.name, clock=clock):
+            request.node.user_properties.append(("evidence:transfer_plots", plots))
     with contextlib.suppress(ImportError):
         import allure
 

@@ -7,7 +7,6 @@ arrives over the tunnel, decoded and verified with ``harness.gbcs`` and the run'
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable
 from typing import Any
 
@@ -15,34 +14,24 @@ from pytest_bdd import parsers, then, when
 
 from harness.bdd.loop import sync_step
 from harness.clock import Budget, BudgetExpired
-from harness.crypto.eui64 import Eui64
 from harness.gbcs import (
-    DCC_BOXED_ACB,
     Check,
     CraFlag,
     DecodedMessage,
     GbcsFormatError,
     GeneralBlockHeader,
-    GeneralCiphered,
-    GeneralSigning,
     decode_apdu,
     decode_message,
     encode_apdu,
-    encode_payload,
-    protect,
 )
+from harness.gbcs.commands import CS08_MESSAGE_CODE
 from harness.verdicts import DeviceFailure, Inconclusive, expired_budget_signal, failure_message, no_verdict_message
 from steps.context import ScenarioState
 from steps.ota import DUT, DUTS
 
-#: The supplier on whose behalf the ACB sends CS08 (DCC Boxed / the test PKI's "supplier" party).
-SUPPLIER_EUI = Eui64.parse("90-B3-D5-1F-30-01-00-00")
-CS08_MESSAGE_CODE = 0x0129
 #: CS09's message code: 0x012B in the RTDS 4.5.0 sample, 0x0129 with CRA alert in gbcs-parser (docs/gbcs.md §7).
 CS09_MESSAGE_CODES = (0x012B, 0x0129)
 CS09_ALERT_CODE = 0x8F8B
-#: Originator counters of the commands the suite sends: strictly increasing within a run.
-_COUNTER = itertools.count(0x0000_0100_0000_0001)
 
 
 def _hex(value: int) -> str:
@@ -69,27 +58,6 @@ def _is_cs08_response(apdu: bytes) -> bool:
 def _version(decoded: DecodedMessage) -> int:
     payload: Any = decoded.payload
     return int.from_bytes(payload["firmwareVersion"], "big")
-
-
-def _cs08_command(state: ScenarioState, *, corrupt_mac: bool = False) -> bytes:
-    """CS08 as the DCC ACB sends it (RTDS 4.5.0): ACB originator, the supplier as supplementary remote party,
-    payload NULL, no signature, ACB/device MAC."""
-    counter = next(_COUNTER)
-    header = GeneralBlockHeader(
-        CraFlag.COMMAND,
-        counter,
-        Eui64.parse(DCC_BOXED_ACB),
-        state.dut.dut_eui64,
-        CS08_MESSAGE_CODE,
-        supplementary_remote_party=SUPPLIER_EUI,
-        supplementary_remote_party_counter=counter,
-    )
-    unsigned = GeneralSigning(header, encode_payload(CS08_MESSAGE_CODE, CraFlag.COMMAND, None), b"")
-    apdu = protect(unsigned, state.dut.keystore, signed=False, mac=True)
-    assert isinstance(apdu, GeneralCiphered)
-    if corrupt_mac:
-        apdu = GeneralCiphered(signed=apdu.signed, mac=apdu.mac[:-1] + bytes([apdu.mac[-1] ^ 0xFF]))
-    return encode_apdu(apdu)
 
 
 async def _receive(
@@ -200,7 +168,7 @@ async def send_cs08(scenario_state: ScenarioState, bad: str | None) -> None:
     state = scenario_state
     state.gbcs_mark = len(state.dut.gbcs.delivered)
     state.gbcs_message = None
-    await state.dut.gbcs.send_to_device(_cs08_command(state, corrupt_mac=bool(bad)))
+    await state.dut.gbcs.send_to_device(state.dcc.cs08(corrupt_mac=bool(bad)))
 
 
 def _cs08_delivered(state: ScenarioState) -> bool:

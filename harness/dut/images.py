@@ -20,8 +20,9 @@ from harness.crypto.keystore import KeyStore
 from harness.crypto.pki import TestPki
 from harness.errors import HarnessError
 from harness.ota.errors import VariantNotApplicable
-from harness.ota.factory import ImageSpec, build_image
+from harness.ota.factory import ImageSpec, build_image, deterministic_payload
 from harness.ota.format import Layout, parse_header
+from harness.ota.manufacturer import ACTIVATION_FAILURE_MARKER
 from harness.ota.variants import VariantContext, derive_variant, get_variant
 from harness.profile import Profile
 from harness.verdicts import LabError, NotApplicable
@@ -89,13 +90,22 @@ class ScenarioImages:
         return ec.generate_private_key(ec.SECP256R1())
 
     # -- images ---------------------------------------------------------------------------------------
-    def _build(self, file_version: int, description: str, *, manufacturer_signed: bool = True) -> ScenarioImage:
+    def _build(
+        self,
+        file_version: int,
+        description: str,
+        *,
+        manufacturer_signed: bool = True,
+        seed: int | None = None,
+        payload_prefix: bytes = b"",
+    ) -> ScenarioImage:
+        seed = file_version if seed is None else seed
         spec = ImageSpec(
             manufacturer_code=int(self.profile.pixit_value("dut.manufacturer_code")),
             image_type=int(self.profile.pixit_value("dut.image_type")),
             file_version=file_version,
-            payload_size=EMULATOR_PAYLOAD_SIZE,
-            seed=file_version,
+            payload=payload_prefix + deterministic_payload(EMULATOR_PAYLOAD_SIZE - len(payload_prefix), seed),
+            seed=seed,
             layout=self.layout,
             header_string=f"GB OTA conformance {self.profile.role}",
         )
@@ -120,6 +130,26 @@ class ScenarioImages:
         if self.profile.on_hardware:
             return self._vendor("images.newer", "the vendor's newer signed image")
         return self._build(self.running_version + 1, "valid next version")
+
+    def another_newer(self) -> ScenarioImage:
+        """A second valid image of the next version whose Manufacturer Image differs from ``newer()``'s
+        (HG-20: a later distribution replaces the held image)."""
+        if self.profile.on_hardware:
+            raise NotApplicable(
+                "a second, different signed image of the next version cannot be derived from the vendor's image"
+            )
+        return self._build(self.running_version + 1, "another valid next version", seed=~self.running_version)
+
+    def failing_activation(self) -> ScenarioImage:
+        """A valid image of the next version that the device cannot activate (HG-10, PZ-23): the emulators'
+        marker (docs/ota-images.md §3.1), or the vendor's PIXIT ``images.failing_activation``."""
+        if self.profile.on_hardware:
+            return self._vendor("images.failing_activation", "the vendor's image whose activation fails")
+        return self._build(
+            self.running_version + 1,
+            "valid next version that cannot be activated",
+            payload_prefix=ACTIVATION_FAILURE_MARKER,
+        )
 
     def older(self) -> ScenarioImage:
         """A valid image of a lower firmware version (properly signed: only the version is wrong)."""

@@ -248,6 +248,11 @@ class FaultSet:
         "Signs the CS09 alert with a corrupted signature (first octet of r inverted).",
         "The CS09 alert's signature does not verify with the PPMID's DS certificate.",
     )
+    cs09_failure_claims_success: bool = _knob(
+        ("PZ-23",),
+        "After an activation that failed, CS09 says activationResult 0 (success) with the old version.",
+        "The CS09 alert after an image that cannot be activated carries success instead of failure (1).",
+    )
     cs09_reports_old_version: bool = _knob(
         ("PZ-22", "PZ-29"),
         "The CS09 success alert carries the version that ran before the activation.",

@@ -70,11 +70,13 @@ from harness.gbcs import (
     verify_signature,
     wrap,
 )
+from harness.gbcs.commands import CANCELLATION_TIME
 from harness.gbcs.gbz import GBZ_PROFILE_ID
 from harness.gbcs.payloads import ACTIVATE_FIRMWARE_COMMAND
 from harness.gbcs.security import DCC_BOXED_ACB
 from harness.ota.format import Layout
-from harness.ota.validate import validate_image
+from harness.ota.manufacturer import activation_fails
+from harness.ota.validate import FindingCode, validate_image
 from harness.profile import Profile
 from harness.radio.loopback import COORDINATOR_IEEE
 from harness.zigbee import SmartEnergyTunneling, TunnelConfig
@@ -106,8 +108,8 @@ class ResponseCode:
     ACTIVATION_FAILURE = 3
 
 
-#: executionDateTime that cancels a pending future-dated CS06 (RTDS CANCELLATION case).
-CANCELLATION_TIME = dt.datetime(9999, 12, 31, 23, 59, 59)
+#: What accept-bad-supplier-signature overlooks in the validator's report.
+_SIGNATURE_FINDINGS = frozenset({FindingCode.SIGNATURE_INVALID})
 GBZ_EPOCH = dt.datetime(2000, 1, 1)
 
 
@@ -144,6 +146,8 @@ class SupplierImageVerifier:
     storage_capacity: int | None = None
     #: The OTA knobs ``header_problem`` reads (the HCALCS has none of them on).
     faults: FaultSet = field(default_factory=FaultSet)
+    #: Fault knob accept-bad-supplier-signature (HG-05, CS-08).
+    accept_bad_signature: bool = False
     last: ImageJudgement | None = field(default=None, init=False)
 
     #: The early header check of the PPMID's verifier (magic, lengths, identity) applies unchanged.
@@ -156,15 +160,16 @@ class SupplierImageVerifier:
             supplier_public_key=self.supplier_public_key,
             max_image_size=self.storage_capacity,
         )
-        verdict = self._judge(report, expected, running_version)
+        verdict = self._judge(report, expected, running_version, self.accept_bad_signature)
         self.last = ImageJudgement(verdict.ok, verdict.reason, expected, report.manufacturer_image)
         return verdict
 
     @staticmethod
-    def _judge(report: Any, expected: ImageIdentity, running_version: int) -> Verdict:
-        if report.defects:
-            return Verdict(False, "; ".join(f"{f.code}: {f.reason}" for f in report.defects))
-        if not report.signature_valid:
+    def _judge(report: Any, expected: ImageIdentity, running_version: int, accept_bad_signature: bool) -> Verdict:
+        defects = [f for f in report.defects if not (accept_bad_signature and f.code in _SIGNATURE_FINDINGS)]
+        if defects:
+            return Verdict(False, "; ".join(f"{f.code}: {f.reason}" for f in defects))
+        if not report.signature_valid and not accept_bad_signature:
             return Verdict(False, "supplier signature does not verify", signature=True)
         header = report.header
         found = ImageIdentity(header.manufacturer_code, header.image_type, header.file_version)
@@ -361,7 +366,11 @@ class HcalcsGbcs:
             recipient=self.keys.supplier,
             message_code=message_code,
         )
-        self.put(encode_apdu(sign(GeneralSigning(header, payload), self.keys.device_ds)))
+        signed = sign(GeneralSigning(header, payload), self.keys.device_ds)
+        if self.faults.corrupt_alert_signature:
+            assert signed.signature is not None
+            signed = signed.with_signature(bytes([signed.signature[0] ^ 0xFF]) + signed.signature[1:])
+        self.put(encode_apdu(signed))
 
     # -- commands --------------------------------------------------------------------------------------------
     def on_apdu(self, data: bytes) -> None:
@@ -391,10 +400,10 @@ class HcalcsGbcs:
 
     def _on_cs06(self, apdu: GeneralSigning | GeneralCiphered) -> None:
         # HG-07/HG-15: signature, MAC and counter first; failure: no response, no alert [I].
-        if not isinstance(apdu, GeneralCiphered) or not self._mac_ok(apdu):
+        if not self.faults.skip_mac_check and (not isinstance(apdu, GeneralCiphered) or not self._mac_ok(apdu)):
             self._reject(CS06, "MAC missing or invalid")
             return
-        signed = apdu.signed
+        signed = apdu.signed if isinstance(apdu, GeneralCiphered) else apdu
         header = signed.header
         if header.originator != self.keys.supplier:
             self._reject(CS06, f"originator {header.originator} is not the trusted supplier")
@@ -416,11 +425,12 @@ class HcalcsGbcs:
         self.nvm.last_counter = max(self.nvm.last_counter, header.originator_counter)
         image_hash = bytes(command["manufacturerImageHash"])
         when = command.get("executionDateTime")
-        if when is not None:
+        if when is not None and not self.faults.execute_future_dated_at_once:
             when = naive_utc(when)
-            self.nvm.future = (
-                None if when == CANCELLATION_TIME else FutureActivation(image_hash, header.originator_counter, when)
-            )
+            if when != CANCELLATION_TIME:
+                self.nvm.future = FutureActivation(image_hash, header.originator_counter, when)
+            elif not self.faults.ignore_cancellation:
+                self.nvm.future = None
             self._persist()
             self._respond_cs06(header, ("commandAccepted", None))
             if self.on_future_changed is not None:
@@ -437,8 +447,10 @@ class HcalcsGbcs:
             return ResponseCode.NO_IMAGE_HELD, self.reported_version
         if held.hash != image_hash and not self.faults.activate_on_hash_mismatch:
             return ResponseCode.HASH_MISMATCH, self.reported_version
-        if self.fail_next_activation:
+        if self.fail_next_activation or activation_fails(held.manufacturer_image):
             self.fail_next_activation = False
+            if self.faults.claim_success_on_activation_failure:
+                return ResponseCode.SUCCESS, held.version
             return ResponseCode.ACTIVATION_FAILURE, self.reported_version
         self.activate(held)
         return ResponseCode.SUCCESS, self.nvm.running_version
@@ -477,8 +489,9 @@ class HcalcsGbcs:
             supplementary_remote_party=command.supplementary_remote_party,
             supplementary_remote_party_counter=command.supplementary_remote_party_counter,
         )
+        read = (0, 1) if self.faults.cs08_read_failure else (self.reported_version, 0)  # HG-17: readFailure
         payload = encode_payload(
-            CS08, CraFlag.RESPONSE, {"firmwareVersion": self.reported_version.to_bytes(4, "big"), "responseCode": 0}
+            CS08, CraFlag.RESPONSE, {"firmwareVersion": read[0].to_bytes(4, "big"), "responseCode": read[1]}
         )
         self.put(encode_apdu(wrap(GeneralSigning(header, payload), self.keys.device_ka, self.keys.acb_ka)))
 
@@ -491,7 +504,8 @@ class HcalcsGbcs:
         self.nvm.future = None
         self._persist()
         code, version = self.execute(future.image_hash)
-        alert = ALERT_FUTURE_DATED_OK if code == ResponseCode.SUCCESS else ALERT_FUTURE_DATED_FAILED
+        succeeded = code == ResponseCode.SUCCESS or self.faults.future_dated_failure_alerts_success
+        alert = ALERT_FUTURE_DATED_OK if succeeded else ALERT_FUTURE_DATED_FAILED
         payload = encode_payload(
             FUTURE_DATED_ALERT,
             CraFlag.ALERT,
@@ -590,7 +604,11 @@ class HcalcsEmulator(EmulatedZigbeeNode):
         )
         self.faults = fault_set
         self.eui = Eui64.parse(ieee_key)
-        self.verifier = SupplierImageVerifier(keys.supplier_ds, storage_capacity=ota.storage_capacity)
+        self.verifier = SupplierImageVerifier(
+            keys.supplier_ds,
+            storage_capacity=ota.storage_capacity,
+            accept_bad_signature=fault_set.accept_bad_supplier_signature,
+        )
         # HG-03: the compliant device waits after UpgradeTime 0xFFFFFFFF; self-activate is the OTA client's knob.
         ota_faults = FaultSet(activate_on_wait_upgrade_time=fault_set.self_activate)
         self.ota = OtaClient(

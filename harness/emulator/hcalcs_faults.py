@@ -71,6 +71,47 @@ class HcalcsFaultSet:
         "The load-switch attribute reads off after an activation that started with it on.",
     )
 
+    skip_mac_check: bool = _knob(
+        ("HG-07",),
+        "Does not verify the ACB's MAC on CS06 (nor require the General Ciphered wrapper).",
+        "A CS06 whose MAC was altered, or that has none, activates the held image (code 0 response).",
+    )
+    accept_bad_supplier_signature: bool = _knob(
+        ("HG-05", "CS-08"),
+        "Does not check the supplier signature over a downloaded Manufacturer Image.",
+        "A tampered image gets 0x8F72 and is held; CS06 with its hash activates it.",
+    )
+    claim_success_on_activation_failure: bool = _knob(
+        ("HG-10",),
+        "When the activation of a matching image fails, answers code 0 with the new version.",
+        "CS06 for an image that cannot be activated gets code 0 while CS08 still reports the old version.",
+    )
+    execute_future_dated_at_once: bool = _knob(
+        ("HG-12",),
+        "Executes a future-dated CS06 on receipt instead of at its executionDateTime.",
+        "The response to a future-dated CS06 carries an executionOutcome and the new version runs at once.",
+    )
+    future_dated_failure_alerts_success: bool = _knob(
+        ("HG-13",),
+        "A future-dated CS06 that fails at its time raises 0x8F66 (success) instead of 0x8F67.",
+        "The 0x00CA alert for a future-dated CS06 with a wrong hash has alert code 0x8F66.",
+    )
+    ignore_cancellation: bool = _knob(
+        ("HG-14",),
+        "A CS06 dated 9999-12-31T23:59:59Z does not cancel the pending future-dated CS06.",
+        "The cancelled activation still happens at its original time, with its 0x00CA alert.",
+    )
+    cs08_read_failure: bool = _knob(
+        ("HG-17",),
+        "Answers every CS08 with readFailure (1) and firmwareVersion 00000000.",
+        "The CS08 response has responseCode 1 though the version can be read.",
+    )
+    corrupt_alert_signature: bool = _knob(
+        ("HG-04", "CS-19"),
+        "Signs its alerts with one octet of the signature changed.",
+        "The receipt alert's signature does not verify with the HCALCS's DS certificate.",
+    )
+
     @property
     def names(self) -> tuple[str, ...]:
         return tuple(name for name, fault in HCALCS_FAULTS.items() if getattr(self, fault.attribute))

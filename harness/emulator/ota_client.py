@@ -49,10 +49,15 @@ from zigpy.zcl.clusters.general import Ota
 
 from harness.emulator.faults import COMPLIANT, FaultSet
 from harness.emulator.node import COORDINATOR_NWK, EmulatedZigbeeNode
-from harness.errors import ConfigurationError
+from harness.errors import ConfigurationError, HarnessError
 from harness.ota.errors import ImageFormatError
 from harness.ota.format import Layout, OtaHeader, detect_layout, known_header_length, parse_body, parse_header
-from harness.ota.manufacturer import ManufacturerStatus, ManufacturerVerdict, verify_manufacturer_image
+from harness.ota.manufacturer import (
+    ManufacturerStatus,
+    ManufacturerVerdict,
+    activation_fails,
+    verify_manufacturer_image,
+)
 from harness.ota.validate import GB_HEADER_LENGTH, FindingCode, Profile, validate_image
 from harness.radio.frames import zcl_frame
 
@@ -608,6 +613,8 @@ class OtaClient:
         self.on_activated = on_activated
         #: Called instead of ``on_activated`` when a fault knob only claims the activation (GBCS alert hooks).
         self.on_activation_claimed: ActivatedCallback | None = None
+        #: Called with the version that could not be started when an activation fails (HG-10, PZ-23).
+        self.on_activation_failed: ActivatedCallback | None = None
         self.rng = rng or random.Random(0)
         self.trust_centre_ieee = trust_centre_ieee
         self.nvm = nvm or OtaNvm(running_version=config.current_file_version)
@@ -1221,6 +1228,12 @@ class OtaClient:
         new_version = pending.identity.file_version
         self.pending = None
         self.phase = Phase.IDLE
+        if _cannot_start(pending.data):  # the old firmware keeps running (docs/ota-images.md §3.1)
+            self._sync_attributes()
+            self._write(PersistPoint.ACTIVATION_DONE)
+            if not self.stopped and self.on_activation_failed is not None:
+                self.on_activation_failed(new_version)
+            return
         if self.faults.report_new_version_without_activating:
             self._sync_attributes()
             self._set(Ota.AttributeDefs.current_file_version, new_version)  # the lie: nothing was swapped
@@ -1244,3 +1257,12 @@ class OtaClient:
     def __repr__(self) -> str:
         offset = None if self.download is None else self.download.offset
         return f"<OtaClient {self.phase.value} running={self.running_version:08X} offset={offset}>"
+
+
+def _cannot_start(data: bytes) -> bool:
+    """The emulators' activation-failure convention: the Upgrade Image begins with the marker."""
+    try:
+        start = parse_header(data).header_length
+    except HarnessError:
+        return False
+    return activation_fails(data[start:])

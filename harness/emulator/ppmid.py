@@ -195,6 +195,7 @@ class PpmidEmulator(EmulatedZigbeeNode):
                 Eui64.parse(ieee_key), keystore, self._queue_apdu, faults=fault_set, now_s=self._now_s
             )
             self.ota.on_activation_claimed = self._raise_activation_alert
+            self.ota.on_activation_failed = self._activation_failed
 
     # -- construction from a DUT profile -----------------------------------------------------------------
     @classmethod
@@ -295,6 +296,12 @@ class PpmidEmulator(EmulatedZigbeeNode):
         if self.gbcs is not None and not self.faults.no_cs09_alert:
             self.gbcs.activation_alert(version, True, previous_version=self._version_before_activation)
         self._version_before_activation = version
+
+    def _activation_failed(self, version: int) -> None:
+        """PZ-23: the new image did not start; the old one runs on and CS09 says "failure" with its version."""
+        LOGGER.debug("%r could not activate %08X", self, version)
+        if self.gbcs is not None and not self.faults.no_cs09_alert:
+            self.gbcs.activation_alert(self.ota.running_version, False)
 
     def _rebooted(self) -> None:
         if not self._powered_off and self._offline:

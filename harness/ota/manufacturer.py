@@ -143,3 +143,15 @@ def verify_manufacturer_image(
             " (altered payload, another key, or an image signed for another identity or version)",
         )
     return ManufacturerVerdict(ManufacturerStatus.OK, "manufacturer signature verifies")
+
+
+# -- the emulators' activation-failure convention ------------------------------------------------------------
+#: A firmware payload starting with these octets is one the emulated devices accept, hold and verify like any
+#: other, but cannot start: their activation of it fails (HG-10, PZ-23). Real devices need a vendor-provided
+#: image for that (PIXIT ``images.failing_activation``); the marker is part of the emulator convention only.
+ACTIVATION_FAILURE_MARKER = b"GB-OTA-CONFORMANCE: ACTIVATION FAILS\x00"
+
+
+def activation_fails(manufacturer_image: bytes) -> bool:
+    """True for a Manufacturer Image the emulated devices cannot activate (the marker above)."""
+    return manufacturer_image.startswith(ACTIVATION_FAILURE_MARKER)

@@ -555,6 +555,16 @@ def _cs09_signature(make_env: EnvFactory, faulty: bool, knob: str) -> None:
     assert (decoded.signature.check is Check.VALID) is not faulty
 
 
+@scenario("cs09-failure-claims-success")
+def _cs09_failure(make_env: EnvFactory, faulty: bool, knob: str) -> None:
+    device, sent, pki = _gbcs(faulty, knob)
+    device.activation_alert(0x0101, False)
+    decoded = decode_message(sent[0], keys=pki.keystore())
+    assert decoded.verdict is Verdict.VALID
+    assert decoded.payload["firmwareVersion"] == (0x0101).to_bytes(4, "big")
+    assert decoded.payload["activateImage"] == (0 if faulty else 1)
+
+
 @scenario("cs09-reports-old-version")
 def _cs09_old(make_env: EnvFactory, faulty: bool, knob: str) -> None:
     device, sent, pki = _gbcs(faulty, knob)

@@ -24,9 +24,9 @@ def code_and_version(suite: Suite, apdu: bytes) -> tuple[int, int]:
 
 
 def test_catalogue() -> None:
-    assert len(HCALCS_FAULTS) == 10
+    assert len(HCALCS_FAULTS) == 18
     for fault in HCALCS_FAULTS.values():
-        assert fault.requirements and all(r.startswith("HG-") for r in fault.requirements)
+        assert fault.requirements and all(r.startswith(("HG-", "CS-")) for r in fault.requirements)
     assert parse_hcalcs_faults(["ignore-counter"]).ignore_counter
     assert "self-activate" in hcalcs_fault_table_markdown()
     with pytest.raises(ConfigurationError, match="ignore-counter"):
