@@ -15,7 +15,13 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 FORBIDDEN = "harness.emulator"
-GUARDED = [ROOT / "steps", ROOT / "harness" / "ch", ROOT / "harness" / "dut", ROOT / "harness" / "transcript.py"]
+GUARDED = [
+    ROOT / "steps",
+    ROOT / "harness" / "ch",
+    ROOT / "harness" / "dut",
+    ROOT / "harness" / "transcript.py",
+    ROOT / "harness" / "evidence",
+]
 
 
 def _modules() -> list[Path]:
