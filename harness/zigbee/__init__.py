@@ -1,5 +1,11 @@
 """Zigbee cluster definitions zigpy lacks (importing registers them with zigpy's cluster registry)."""
 
+from harness.zigbee.key_establishment import (
+    KEY_ESTABLISHMENT_CLUSTER_ID,
+    KeyEstablishmentSuite,
+    SmartEnergyKeyEstablishment,
+    TerminateStatus,
+)
 from harness.zigbee.tunneling import (
     TO_CLIENT,
     TO_SERVER,
@@ -14,12 +20,16 @@ from harness.zigbee.tunneling import (
 )
 
 __all__ = [
+    "KEY_ESTABLISHMENT_CLUSTER_ID",
     "TO_CLIENT",
     "TO_SERVER",
     "TUNNELING_CLUSTER_ID",
     "GbcsData",
+    "KeyEstablishmentSuite",
     "ProtocolId",
+    "SmartEnergyKeyEstablishment",
     "SmartEnergyTunneling",
+    "TerminateStatus",
     "TransferDataStatus",
     "TunnelConfig",
     "TunnelStatus",
