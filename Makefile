@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: conformance test lint clean bench
+.PHONY: conformance test lint clean bench report
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
@@ -29,3 +29,7 @@ clean:
 
 bench: $(STAMP)
 	$(BIN)/python -m harness.perf.bench -o reports/bench.json
+
+# The Allure 3 report of the newest run, with history (reports/allure-history.jsonl); needs node and npm.
+report: $(STAMP)
+	$(BIN)/python -m harness.reports.allure --reports-dir reports

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from harness import __version__
+from harness import __version__, progress
 from harness.bdd.loop import LoopRunner, is_unwrapped_async_step, set_current_runner
 from harness.clock import Clock, RealClock, VirtualClock
 from harness.crypto.eui64 import Eui64
@@ -60,6 +60,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--device", default=None, help="radio device path (overrides pixit.device_path)")
     group.addoption("--pixit", action="append", default=[], metavar="NAME=VALUE", help="override one PIXIT value")
     group.addoption("--run-dir", default=None, help="write the conformance statement into this directory")
+    group.addoption("--progress", default="auto", choices=("auto", "on", "off"), help="progress on stderr (auto: TTY)")
+    group.addoption("--transfer-plots", default="on", choices=("on", "off"), help="draw a PNG per OTA transfer")
 
 
 def _overrides(config: pytest.Config) -> dict[str, str]:
@@ -84,6 +86,7 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(str(err)) from None
     config.stash[_RESULTS_KEY] = {}
     config.stash[_STARTED_KEY] = _utc_iso()
+    progress.install(config, config.getoption("--progress"))
 
 
 def _utc_iso() -> str:

@@ -15,7 +15,13 @@ from collections.abc import Sequence
 from harness import __version__
 from harness.errors import HarnessError
 
-_SUBCOMMAND_MODULES = ("harness.cli.run", "harness.cli.image", "harness.cli.gbcs")
+_SUBCOMMAND_MODULES = (
+    "harness.cli.run",
+    "harness.cli.image",
+    "harness.cli.gbcs",
+    "harness.cli.spec",
+    "harness.cli.report",
+)
 
 
 class _Parser(argparse.ArgumentParser):

@@ -11,12 +11,15 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from harness.requirements import Catalogue, Requirement
 from harness.verdicts import Verdict, combine_verdicts
+
+if TYPE_CHECKING:
+    from harness.transcript import Transcript
 
 STATEMENT_FORMAT = "gb-ota-conformance/statement/1"
 
@@ -87,6 +90,45 @@ def _requirement_entry(req: Requirement, results: list[ScenarioResult]) -> dict[
     }
 
 
+#: Identity fields of the device's Query Next Image Requests, and the hex width each is shown with.
+_SEEN_QUERY_FIELDS = {
+    "current_file_version": ("file_versions", 8),
+    "manufacturer_code": ("manufacturer_codes", 4),
+    "image_type": ("image_types", 4),
+    "hardware_version": ("hardware_versions", 4),
+}
+_SEEN_KEYS = ("manufacturer", "model", *(key for key, _ in _SEEN_QUERY_FIELDS.values()))
+
+
+def dut_seen_evidence(transcript: Transcript, device: Any | None) -> dict[str, Any]:
+    """What the device said about itself in one scenario (evidence key ``dut_seen``).
+
+    The profile only declares the identity; a certificate must also show what the device reported: the
+    Basic cluster's manufacturer and model (zigpy's interview, ``device``) and the identity in its Query
+    Next Image Requests (running firmware version included). Hex values have a fixed width so they sort.
+    """
+    # str(): zigpy's LimitedCharString does not survive pickling between xdist processes.
+    seen: dict[str, Any] = {
+        key: None if getattr(device, key, None) is None else str(getattr(device, key)) for key in ("manufacturer", "model")
+    }
+    queries = [e for e in transcript.ota_requests("query_next_image") if not e.malformed]
+    for field_name, (key, width) in _SEEN_QUERY_FIELDS.items():
+        values = {int(e.fields[field_name]) for e in queries if e.fields.get(field_name) is not None}
+        seen[key] = [f"0x{v:0{width}X}" for v in sorted(values)]
+    return seen
+
+
+def observed_dut(results: Iterable[ScenarioResult]) -> dict[str, list[str]]:
+    """Every distinct value the device reported over the run (``dut_seen`` evidence of all scenarios)."""
+    merged: dict[str, set[str]] = {key: set() for key in _SEEN_KEYS}
+    for result in results:
+        seen = result.evidence.get("dut_seen") or {}
+        for key in _SEEN_KEYS:
+            value = seen.get(key)
+            merged[key].update(str(v) for v in (value if isinstance(value, list) else [value]) if v is not None)
+    return {key: sorted(values) for key, values in merged.items()}
+
+
 def build_statement(run: RunInfo, results: Iterable[ScenarioResult], catalogue: Catalogue) -> dict[str, Any]:
     """The statement model: run identity, totals, per-requirement verdicts and per-scenario results."""
     results = list(results)
@@ -102,6 +144,7 @@ def build_statement(run: RunInfo, results: Iterable[ScenarioResult], catalogue: 
         "overall": combine_verdicts(r.verdict for r in results).value if results else None,
         "requirements": [_requirement_entry(req, results) for req in catalogue],
         "unknown_requirement_ids": unknown,
+        "dut_seen": observed_dut(results),
         "scenarios": [r.to_dict() for r in results],
     }
 
@@ -114,9 +157,12 @@ _ENV = Environment(
 )
 
 
-def render_html(model: Mapping[str, Any], template: str = "conformance.html.j2") -> str:
-    """Render a report model with one of the package's templates (self-contained: inline CSS only)."""
-    return _ENV.get_template(template).render(s=model)
+def render_html(model: Mapping[str, Any], template: str = "conformance.html.j2", **context: Any) -> str:
+    """Render a report model with one of the package's templates (self-contained: inline CSS only).
+
+    ``context`` adds a report's own data next to the statement ``s`` (e.g. the certification's ``c``).
+    """
+    return _ENV.get_template(template).render(s=model, **context)
 
 
 def write_statement(model: Mapping[str, Any], run_dir: Path) -> tuple[Path, Path]:
@@ -127,3 +173,74 @@ def write_statement(model: Mapping[str, Any], run_dir: Path) -> tuple[Path, Path
     json_path.write_text(json.dumps(model, indent=2, sort_keys=False, default=str) + "\n", encoding="utf-8")
     html_path.write_text(render_html(model), encoding="utf-8")
     return json_path, html_path
+
+
+# -- repeated runs (`ota-conformance run --repeat N`) -------------------------------------------------------
+#: Sub-directory of the run directory that holds repetition ``k`` (a complete run directory of its own).
+REPEAT_DIR = "repeat-{k}"
+
+
+def _rebase_evidence(value: Any, prefix: str) -> Any:
+    """Evidence with every run-relative path (``evidence/...``) made relative to the parent run directory."""
+    if isinstance(value, str):
+        return f"{prefix}/{value}" if value.startswith("evidence/") else value
+    if isinstance(value, list):
+        return [_rebase_evidence(v, prefix) for v in value]
+    if isinstance(value, dict):
+        return {k: _rebase_evidence(v, prefix) for k, v in value.items()}
+    return value
+
+
+def combine_repetitions(models: list[Mapping[str, Any]], run_id: str, catalogue: Catalogue) -> dict[str, Any]:
+    """One statement for N repetitions of the same selection (``models[k-1]`` from ``repeat-<k>/``).
+
+    Each scenario's verdict is the worst over its repetitions (``combine_verdicts``: a FAIL seen once stands),
+    its message and evidence those of the first repetition that gave that verdict. The ``repeatability``
+    section counts each scenario's verdicts; a scenario whose verdicts differ is flagged ``flaky``. Nothing is
+    retried to hide a flaky verdict: the count is the evidence.
+    """
+    runs: dict[str, list[tuple[int, Mapping[str, Any]]]] = {}
+    for k, model in enumerate(models, 1):
+        for scenario in model["scenarios"]:
+            runs.setdefault(scenario["nodeid"], []).append((k, scenario))
+    results: list[ScenarioResult] = []
+    rows: list[dict[str, Any]] = []
+    for nodeid, seen in runs.items():
+        verdicts = [Verdict(s["verdict"]) for _, s in seen]
+        worst = combine_verdicts(verdicts)
+        k, chosen = next((k, s) for k, s in seen if Verdict(s["verdict"]) is worst)
+        message = f"repetition {k} of {len(models)}: {chosen['message']}" if chosen["message"] else ""
+        results.append(
+            ScenarioResult(
+                nodeid=nodeid,
+                feature=chosen["feature"],
+                scenario=chosen["scenario"],
+                requirement_ids=list(chosen["requirement_ids"]),
+                tags=list(chosen["tags"]),
+                verdict=worst,
+                message=message,
+                duration_s=round(sum(float(s["duration_s"]) for _, s in seen), 3),
+                evidence=_rebase_evidence(chosen.get("evidence", {}), REPEAT_DIR.format(k=k)),
+            )
+        )
+        rows.append(
+            {
+                "nodeid": nodeid,
+                "scenario": chosen["scenario"],
+                "feature": chosen["feature"],
+                "runs": len(verdicts),
+                "counts": {v.value: verdicts.count(v) for v in Verdict},
+                "verdicts": [v.value for v in verdicts],
+                "flaky": len(set(verdicts)) > 1,
+            }
+        )
+    first, last = models[0]["run"], models[-1]["run"]
+    run = RunInfo(**{**first, "run_id": run_id, "finished_utc": last["finished_utc"]})
+    model = build_statement(run, results, catalogue)
+    model["repeatability"] = {
+        "repetitions": len(models),
+        "directories": [REPEAT_DIR.format(k=k) for k in range(1, len(models) + 1)],
+        "flaky": [row["scenario"] for row in rows if row["flaky"]],
+        "scenarios": rows,
+    }
+    return model
