@@ -12,6 +12,7 @@ import contextlib
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,7 @@ from harness.crypto.keystore import KeyStore
 from harness.crypto.pki import TestPki
 from harness.dut import DutAdapter
 from harness.dut.images import ScenarioImage, ScenarioImages
+from harness.evidence.pcap import capture_evidence
 from harness.gbcs.commands import DccCommands
 from harness.profile import Profile
 from harness.progress import MODELLED_PROPERTY, watch_transcript
@@ -46,8 +48,12 @@ class ScenarioState:
     cs09_version: int | None = None
     gbcs_message: object | None = None
     gbcs_mark: int = 0
-    #: HCALCS: the CS06 commands sent (for replays) and the alerts and responses judged so far.
+    #: HCALCS: the CS06 commands sent (for replays) and their originator counters, the execution time of the
+    #: last future-dated one, and the first image of a scenario that distributes two.
     cs06_sent: list[bytes] = field(default_factory=list)
+    cs06_counters: list[int] = field(default_factory=list)
+    execute_at: datetime | None = None
+    first_image: ScenarioImage | None = None
     _dcc: DccCommands | None = field(default=None, repr=False)
 
     def __repr__(self) -> str:
@@ -142,7 +148,8 @@ def _record_evidence(request: pytest.FixtureRequest, state: ScenarioState) -> No
     request.node.user_properties.append(("evidence:transcript_summary", transcript.summary()))
     request.node.user_properties.append(("evidence:dut_seen", dut_seen_evidence(transcript, state.dut.device)))
     run_dir = request.config.getoption("--run-dir", None)
-    if run_dir:  # a conformance run keeps its evidence; plain test runs skip the (matplotlib) drawing
+    request.node.user_properties.extend(capture_evidence(request.node, state.dut, run_dir))  # capture.pcapng
+    if run_dir and request.config.getoption("--transfer-plots") == "on":  # plain test runs skip the drawing
         clock = "virtual" if state.clock.virtual else "real"
         if plots := record_transfer_plots(transcript, Path(run_dir), request.node.name, clock=clock):
             request.node.user_properties.append(("evidence:transfer_plots", plots))

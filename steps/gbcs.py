@@ -60,7 +60,7 @@ def _version(decoded: DecodedMessage) -> int:
     return int.from_bytes(payload["firmwareVersion"], "big")
 
 
-async def _receive(
+async def receive_apdu(
     state: ScenarioState,
     predicate: Callable[[bytes], bool],
     budget: Budget,
@@ -85,7 +85,7 @@ async def _receive(
 @sync_step
 async def cs09_arrives(scenario_state: ScenarioState) -> None:
     state = scenario_state
-    await _receive(
+    await receive_apdu(
         state,
         _is_cs09,
         state.budget("alert"),
@@ -104,18 +104,25 @@ def _cs09(state: ScenarioState) -> DecodedMessage:
     return decoded
 
 
-@then(parsers.re(r"the alert has alert code 0x8F8B, the new firmware version and activation result success"))
-def cs09_success_content(scenario_state: ScenarioState) -> None:
+@then(
+    parsers.re(
+        r"the alert has alert code 0x8F8B, the (?P<which>new|old) firmware version "
+        r"and activation result (?P<result>success|failure)"
+    )
+)
+def cs09_content(scenario_state: ScenarioState, which: str, result: str) -> None:
+    """PZ-22 (success, the new version) and PZ-23 (failure, the version still running)."""
     state = scenario_state
     decoded = _cs09(state)
     if decoded.payload is None or decoded.payload_error:
         raise DeviceFailure(failure_message("a DER FirmwareActivationAlert payload", str(decoded.payload_error)))
     payload: Any = decoded.payload
     assert state.image is not None
-    new = state.image.file_version
+    version = state.image.file_version if which == "new" else state.old_version
+    code = 0 if result == "success" else 1
     observed = (int(payload["alertCode"]), _version(decoded), int(payload["activateImage"]))
-    assert observed == (CS09_ALERT_CODE, new, 0), failure_message(
-        f"alert code 0x8F8B, firmwareVersion {_hex(new)}, activationResult 0 (success)",
+    assert observed == (CS09_ALERT_CODE, version, code), failure_message(
+        f"alert code 0x8F8B, firmwareVersion {_hex(version)} ({which}), activationResult {code} ({result})",
         f"alert code {observed[0]:#06x}, firmwareVersion {_hex(observed[1])}, activationResult {observed[2]}",
     )
     assert decoded.header.originator == state.dut.dut_eui64, failure_message(
@@ -125,7 +132,20 @@ def cs09_success_content(scenario_state: ScenarioState) -> None:
 
 @then(parsers.re(rf"the alert's signature verifies with {DUTS} digital-signing certificate"))
 def cs09_signed(scenario_state: ScenarioState) -> None:
-    decoded = _cs09(scenario_state)
+    signature_verifies(_cs09(scenario_state))
+
+
+@then(parsers.re(rf"the message's signature verifies with {DUTS} digital-signing certificate"))
+def message_signed(scenario_state: ScenarioState) -> None:
+    """Any alert or response the previous steps received (CS06 response, receipt or future-dated alert)."""
+    decoded = scenario_state.gbcs_message
+    if not isinstance(decoded, DecodedMessage):
+        raise Inconclusive(no_verdict_message("no message was received", "see the previous steps"))
+    signature_verifies(decoded)
+
+
+def signature_verifies(decoded: DecodedMessage) -> None:
+    """The device's signature over a message it originated verifies with its DS certificate (CS-19)."""
     if decoded.signature.check is Check.KEY_MISSING:
         raise Inconclusive(
             no_verdict_message(
@@ -137,7 +157,7 @@ def cs09_signed(scenario_state: ScenarioState) -> None:
         "a 64-octet signature that verifies with the device's DS certificate",
         f"signature {decoded.signature.check.value}: {decoded.signature.detail}",
     )
-    assert not decoded.defects, failure_message("a CS09 alert without defects", "; ".join(decoded.defects))
+    assert not decoded.defects, failure_message("a message without defects", "; ".join(decoded.defects))
 
 
 @then(parsers.re(rf"{DUT} reported a CS09 success alert after activating"))
@@ -179,7 +199,7 @@ def _cs08_delivered(state: ScenarioState) -> bool:
 @sync_step
 async def cs08_answered(scenario_state: ScenarioState) -> None:
     state = scenario_state
-    await _receive(
+    await receive_apdu(
         state,
         _is_cs08_response,
         state.budget("gbcs_response"),

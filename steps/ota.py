@@ -51,30 +51,31 @@ async def joined(scenario_state: ScenarioState) -> None:
 
 @given("the Communications Hub holds a valid image of the next firmware version")
 def hold_newer(scenario_state: ScenarioState) -> None:
-    _hold(scenario_state, scenario_state.images.newer())
+    hold_image(scenario_state, scenario_state.images.newer())
 
 
 @given("the Communications Hub holds a valid image of a lower firmware version")
 def hold_older(scenario_state: ScenarioState) -> None:
-    _hold(scenario_state, scenario_state.images.older())
+    hold_image(scenario_state, scenario_state.images.older())
 
 
 @given("the Communications Hub holds a valid image of the running firmware version")
 def hold_same(scenario_state: ScenarioState) -> None:
-    _hold(scenario_state, scenario_state.images.same())
+    hold_image(scenario_state, scenario_state.images.same())
 
 
 @given("the Communications Hub holds an image of the next firmware version without a manufacturer signature")
 def hold_unsigned(scenario_state: ScenarioState) -> None:
-    _hold(scenario_state, scenario_state.images.unsigned())
+    hold_image(scenario_state, scenario_state.images.unsigned())
 
 
 @given(parsers.parse('the Communications Hub holds the image variant "{name}" of the next firmware version'))
 def hold_variant(scenario_state: ScenarioState, name: str) -> None:
-    _hold(scenario_state, scenario_state.images.variant(name))
+    hold_image(scenario_state, scenario_state.images.variant(name))
 
 
-def _hold(state: ScenarioState, image: ScenarioImage) -> None:
+def hold_image(state: ScenarioState, image: ScenarioImage) -> None:
+    """The CH holds ``image`` for the DUT (an HCALCS is told to wait for CS06: UpgradeTime 0xFFFFFFFF)."""
     state.image = image
     state.dut.hub.hold(image.held(Activation.WAIT if state.profile.role == "hcalcs" else Activation.NOW))
 
@@ -287,9 +288,13 @@ async def notify_broadcast(scenario_state: ScenarioState, jitter: str, identity:
 @when(parsers.re(rf"{DUT} downloads the image(?P<watching> while the suite watches its upgrade status)?"))
 @sync_step
 async def download(scenario_state: ScenarioState, watching: str | None) -> None:
-    state = scenario_state
+    await run_download(scenario_state, watch_status=bool(watching))
+
+
+async def run_download(state: ScenarioState, *, watch_status: bool = False) -> None:
+    """Notify the DUT by unicast Image Notify and let it download until its Upgrade End Request."""
     mark = state.transcript.mark()
-    if watching:
+    if watch_status:
         state.dut.watch_upgrade_status()
     await state.dut.hub.notify_image(unicast=True)
     await state.transcript.wait_for(

@@ -1,8 +1,8 @@
 @spec:ZCL-OTA-11.13
 Feature: PPMID image discovery
   A PPMID learns of new firmware from the Communications Hub: it queries when told by unicast Image
-  Notify, applies the broadcast rules, and downloads only an image made for it, that fits, and that its
-  version policy allows.
+  Notify and applies the broadcast rules. (What it must refuse to download is in
+  features/common/ota-client.feature, shared with the HCALCS.)
 
   Background:
     Given the PPMID has joined the Communications Hub's network
@@ -33,40 +33,3 @@ Feature: PPMID image discovery
       | other manufacturer     | 100    | another manufacturer code     |
       | other image type       | 100    | another image type            |
       | version already run    | 100    | the running firmware version  |
-
-  @req:CS-06 @req:CS-09 @pics:OTA.C @assumption
-  Scenario: The PPMID does not download an image advertised for another manufacturer
-    Given the Communications Hub holds a valid image of the next firmware version
-    And the Communications Hub advertises the image with another manufacturer code
-    When the Communications Hub notifies the PPMID by unicast Image Notify
-    Then the PPMID does not request any block of the image
-    And the PPMID is still operational on its old firmware version
-
-  @req:CS-06 @req:CS-09 @pics:OTA.C @assumption
-  Scenario: The PPMID does not download an image advertised for another image type
-    Given the Communications Hub holds a valid image of the next firmware version
-    And the Communications Hub advertises the image with another image type
-    When the Communications Hub notifies the PPMID by unicast Image Notify
-    Then the PPMID does not request any block of the image
-    And the PPMID is still operational on its old firmware version
-
-  @req:CS-15 @req:CS-09 @pics:OTA.C @assumption
-  Scenario: The PPMID refuses an image larger than its storage
-    Given the Communications Hub holds a valid image of the next firmware version
-    And the Communications Hub advertises the image with a size larger than the PPMID's storage
-    When the Communications Hub notifies the PPMID by unicast Image Notify
-    Then the PPMID does not request any block of the image
-    And the PPMID is still operational on its old firmware version
-
-  @req:CS-20 @pics:OTA.C @pics:GB.MFR_SIGNATURE.EMULATOR_CONVENTION @assumption
-  Scenario: The PPMID applies its declared downgrade policy to an older image
-    Given the Communications Hub holds a valid image of a lower firmware version
-    When the Communications Hub notifies the PPMID by unicast Image Notify
-    Then the PPMID treats the older image as its declared downgrade policy says
-
-  @req:CS-20 @req:CS-09 @pics:OTA.C @pics:GB.MFR_SIGNATURE.EMULATOR_CONVENTION @assumption
-  Scenario: The PPMID does not download the firmware version it already runs
-    Given the Communications Hub holds a valid image of the running firmware version
-    When the Communications Hub notifies the PPMID by unicast Image Notify
-    Then the PPMID does not request any block of the image
-    And the PPMID is still operational on its old firmware version

@@ -57,13 +57,6 @@ Feature: PPMID image download
     Then the PPMID's block requests after offset 48 are at least 2 seconds apart
     And the PPMID sends an Upgrade End Request with status SUCCESS
 
-  @req:CS-16 @req:CS-09 @pics:OTA.C.C03.Tx @assumption
-  Scenario: The PPMID gives up on a Communications Hub that never stops asking it to wait
-    Given the Communications Hub answers every Image Block Request from offset 96 with WAIT_FOR_DATA for 600 seconds
-    When the PPMID is notified of the image and the wait-for-data limit passes
-    Then the PPMID has stopped the download and reports the Normal upgrade status
-    And the PPMID is still operational on its old firmware version
-
   @req:PZ-31 @pics:OTA.C.C03.Tx
   Scenario: The PPMID re-requests the same offset after a lost Image Block Response
     Given the Communications Hub does not answer the first Image Block Request at offset 192
@@ -85,13 +78,6 @@ Feature: PPMID image download
     When the PPMID is notified of the image and the retry budget passes
     Then the PPMID sends an Upgrade End Request with status ABORT
     And the PPMID never requested an offset beyond 288
-    And the PPMID is still operational on its old firmware version
-
-  @req:CS-09 @pics:OTA.C.C03.Tx @assumption
-  Scenario: The PPMID stops and keeps its firmware when the Communications Hub aborts the download
-    Given the Communications Hub aborts the download at offset 144
-    When the PPMID is notified of the image and the block response budget passes
-    Then the PPMID never requested an offset beyond 144
     And the PPMID is still operational on its old firmware version
 
   @req:PZ-26 @pics:GB.OTA.C.RESUME_DOWNLOAD @pics:GB.ADAPTER.POWER_CYCLE @assumption

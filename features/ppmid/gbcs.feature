@@ -17,6 +17,16 @@ Feature: The PPMID's GBCS firmware messages through the Communications Hub
     And the alert has alert code 0x8F8B, the new firmware version and activation result success
     And the alert's signature verifies with the PPMID's digital-signing certificate
 
+  @req:PZ-23 @pics:GB.PPMID.CS09 @pics:OTA.C.C03.Tx @assumption
+  Scenario: After a failed activation the PPMID keeps its old firmware and says so in a CS09 failure alert
+    Given the Communications Hub holds an image of the next firmware version that the PPMID cannot activate
+    When the PPMID downloads the image
+    And the activation budget passes
+    Then the PPMID sends a CS09 Firmware Activation Alert within the alert budget
+    And the alert has alert code 0x8F8B, the old firmware version and activation result failure
+    And the alert's signature verifies with the PPMID's digital-signing certificate
+    And the PPMID still runs its old firmware version
+
   @req:PZ-28 @pics:GB.PPMID.CS08
   Scenario: The PPMID answers CS08 with its running firmware version under a valid MAC
     When the DCC sends the PPMID a CS08 Read Firmware Version command

@@ -373,6 +373,31 @@ class DutAdapter:
             {str(k): v for k, v in success.items()}, {str(k): foundation.Status(v) for k, v in failure.items()}
         )
 
+    async def send_command(
+        self, cluster: str | int | type[Cluster], command: str, budget: Budget | None = None, **fields: Any
+    ) -> None:
+        """Send the ZCL command ``command`` (zigpy's name, e.g. "on" of the On/Off cluster) to the DUT's
+        ``cluster`` and wait for its answer: a stimulus the DUT does not acknowledge is INCONCLUSIVE."""
+        device = self._require_joined()
+        target = self._cluster(device, cluster)
+        budget = budget or self._budget("attribute_read")
+        label = f"{type(target).__name__} {command}"
+        with self.transcript.attribute(f"command {label}", by="adapter"):
+            try:
+                answer = await self.clock.run_until_complete(getattr(target, command)(**fields), budget, label)
+            except (BudgetExpired, *DELIVERY_ERRORS) as err:
+                raise Inconclusive(
+                    no_verdict_message(
+                        f"the DUT did not acknowledge {label} within {budget} ({type(err).__name__}: {err})",
+                        "check that the DUT is powered and joined (see the transcript), then re-run",
+                    )
+                ) from None
+        status = getattr(answer, "status", foundation.Status.SUCCESS)
+        if status != foundation.Status.SUCCESS:
+            raise Inconclusive(
+                no_verdict_message(f"the DUT refused {label} with status {status!r}", "check the device, then re-run")
+            )
+
     async def is_operational(self, budget: Budget | None = None) -> bool:
         """True when the DUT answers a Basic Read Attributes within ``budget`` (any answer counts)."""
         try:

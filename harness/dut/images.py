@@ -9,6 +9,7 @@ image, and a scenario needing something the profile does not give is NOT_APPLICA
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from harness.crypto.pki import TestPki
 from harness.errors import HarnessError
 from harness.ota.errors import VariantNotApplicable
 from harness.ota.factory import ImageSpec, build_image, deterministic_payload
-from harness.ota.format import Layout, parse_header
+from harness.ota.format import Layout, parse_header, parse_image
 from harness.ota.manufacturer import ACTIVATION_FAILURE_MARKER
 from harness.ota.variants import VariantContext, derive_variant, get_variant
 from harness.profile import Profile
@@ -55,6 +56,16 @@ class ScenarioImage:
             file_version=self.file_version,
             activation=activation,
         )
+
+    @property
+    def manufacturer_image_hash(self) -> bytes:
+        """SHA-256 of the Manufacturer Image (CS-01), what CS06 names; of the whole file when it does not
+        parse (a deliberately broken variant)."""
+        try:
+            image = parse_image(self.data).manufacturer_image
+        except HarnessError:
+            image = None
+        return hashlib.sha256(self.data if image is None else image).digest()
 
     def __repr__(self) -> str:
         return f"<ScenarioImage {self.description} v{self.file_version:#010x} {len(self.data)} octets>"

@@ -49,6 +49,7 @@ from harness.emulator.ota_client import (
     OtaClientConfig,
     OtaNvm,
     PersistPoint,
+    Phase,
     Verdict,
     version_allowed,
 )
@@ -310,6 +311,8 @@ class HcalcsGbcs:
         self.receipt_alert_code = receipt_alert_code
         self.on_future_changed = on_future_changed
         self.on_persist = on_persist
+        #: The version the device left the factory with (what cs08-stale-version reports).
+        self.manufactured_version = nvm.running_version
         #: Test/adapter hook: the next activation attempt fails (HG-10, code 3 / 0x8F67).
         self.fail_next_activation = False
         self.rejections: list[Rejection] = []
@@ -321,9 +324,11 @@ class HcalcsGbcs:
 
     @property
     def reported_version(self) -> int:
-        """The version the device reports (fault report-new-version-before-activation lies here)."""
+        """The version CS08 reports (fault report-new-version-before-activation lies here)."""
         if self.faults.report_new_version_before_activation and self.nvm.held is not None:
             return self.nvm.held.version
+        if self.faults.cs08_stale_version:
+            return self.manufactured_version
         return self.nvm.running_version
 
     def _persist(self) -> None:
@@ -366,11 +371,15 @@ class HcalcsGbcs:
             recipient=self.keys.supplier,
             message_code=message_code,
         )
-        signed = sign(GeneralSigning(header, payload), self.keys.device_ds)
-        if self.faults.corrupt_alert_signature:
+        self.put(encode_apdu(self._sign(GeneralSigning(header, payload), self.faults.corrupt_alert_signature)))
+
+    def _sign(self, unsigned: GeneralSigning, corrupt: bool) -> GeneralSigning:
+        """Sign with the device's DS key; ``corrupt`` (a fault knob) changes the signature's first octet."""
+        signed = sign(unsigned, self.keys.device_ds)
+        if corrupt:
             assert signed.signature is not None
             signed = signed.with_signature(bytes([signed.signature[0] ^ 0xFF]) + signed.signature[1:])
-        self.put(encode_apdu(signed))
+        return signed
 
     # -- commands --------------------------------------------------------------------------------------------
     def on_apdu(self, data: bytes) -> None:
@@ -419,7 +428,7 @@ class HcalcsGbcs:
         except PayloadError as err:
             self._reject(CS06, f"payload: {err}")
             return
-        if command["originatorCounter"] != header.originator_counter:
+        if command["originatorCounter"] != header.originator_counter and not self.faults.ignore_counter:
             self._reject(CS06, "payload counter differs from the header's")
             return
         self.nvm.last_counter = max(self.nvm.last_counter, header.originator_counter)
@@ -444,14 +453,14 @@ class HcalcsGbcs:
         """Steps 3-5 of §2.4: (activateImageResponseCode, firmware version to report)."""
         held = self.nvm.held
         if held is None:
-            return ResponseCode.NO_IMAGE_HELD, self.reported_version
+            return ResponseCode.NO_IMAGE_HELD, 0 if self.faults.no_image_zero_version else self.running_version
         if held.hash != image_hash and not self.faults.activate_on_hash_mismatch:
-            return ResponseCode.HASH_MISMATCH, self.reported_version
+            return ResponseCode.HASH_MISMATCH, self.running_version
         if self.fail_next_activation or activation_fails(held.manufacturer_image):
             self.fail_next_activation = False
             if self.faults.claim_success_on_activation_failure:
                 return ResponseCode.SUCCESS, held.version
-            return ResponseCode.ACTIVATION_FAILURE, self.reported_version
+            return ResponseCode.ACTIVATION_FAILURE, self.running_version
         self.activate(held)
         return ResponseCode.SUCCESS, self.nvm.running_version
 
@@ -473,7 +482,7 @@ class HcalcsGbcs:
             date_time=dlms_date_time(self.now()),
         )
         payload = encode_payload(CS06, CraFlag.RESPONSE, value)
-        self.put(encode_apdu(sign(GeneralSigning(header, payload), self.keys.device_ds)))
+        self.put(encode_apdu(self._sign(GeneralSigning(header, payload), self.faults.corrupt_response_signature)))
 
     def _on_cs08(self, apdu: GeneralSigning | GeneralCiphered) -> None:
         if not isinstance(apdu, GeneralCiphered) or not self._mac_ok(apdu):
@@ -705,6 +714,11 @@ class HcalcsEmulator(EmulatedZigbeeNode):
 
     # -- OTA hooks -------------------------------------------------------------------------------------------
     def _ota_persisted(self, point: PersistPoint) -> None:
+        if point is PersistPoint.ACTIVATION_PENDING and self.ota.phase is Phase.WAITING_TO_UPGRADE:
+            # HG-03/HG-20: the verified image now belongs to the GBCS side (held for CS06); the OTA client
+            # returns to idle so that a later distribution is downloaded and replaces it.
+            assert self.clock is not None
+            self.clock.loop.call_soon(self._release_ota)
         judged = self.verifier.last
         if judged is None:
             return
@@ -714,6 +728,13 @@ class HcalcsEmulator(EmulatedZigbeeNode):
         elif point is PersistPoint.DOWNLOAD_DISCARDED and not judged.ok:
             self.verifier.last = None
             self.gbcs.image_received(False, judged.identity.file_version, judged.manufacturer_image)
+
+    def _release_ota(self) -> None:
+        if self.ota.phase is Phase.WAITING_TO_UPGRADE:
+            self.ota.stop()
+            self.ota.load(OtaNvm(running_version=self.gbcs.running_version))
+            if not self._powered_off:
+                self.ota.start()
 
     def _ota_activated(self, version: int) -> None:
         """Only with fault self-activate: the OTA client switched images without CS06."""

@@ -26,12 +26,13 @@ class HcalcsFaultSet:
         "A CS06 whose signature was altered activates the held image (code 0 response).",
     )
     ignore_counter: bool = _knob(
-        ("HG-15",),
-        "Does not require the CS06 originator counter to exceed the last accepted one.",
-        "A replayed CS06 (same counter) is processed and answered again.",
+        ("HG-15", "HG-07"),
+        "Does not check the CS06 originator counter: neither that it exceeds the last accepted one nor that the "
+        "payload's counter equals the header's.",
+        "A replayed CS06 (same counter), or one with an older counter, is processed and answered again.",
     )
     activate_on_hash_mismatch: bool = _knob(
-        ("HG-09",),
+        ("HG-09", "HG-13", "HG-20"),
         "Activates the held image even when the CS06 hash differs from SHA-256 of the Manufacturer Image.",
         "CS06 with a wrong hash gets code 0 and the new version instead of code 2.",
     )
@@ -41,9 +42,9 @@ class HcalcsFaultSet:
         "The running version changes without any CS06.",
     )
     report_new_version_before_activation: bool = _knob(
-        ("HG-11", "HG-08"),
-        "Reports the held (not yet activated) image's version as the current firmware version.",
-        "CS08 (and a CS06 code 1/2 response) carry the downloaded version while the old image still runs.",
+        ("HG-03", "HG-10", "HG-17"),
+        "CS08 reports the held (not yet activated) image's version as the running firmware version.",
+        "After a download, CS08 carries the downloaded version while the old image still runs.",
     )
     forget_future_dated_on_power_cycle: bool = _knob(
         ("HG-12",),
@@ -56,7 +57,7 @@ class HcalcsFaultSet:
         "CS06 with the second image's hash gets code 2; with the first image's hash it activates it.",
     )
     no_receipt_alert: bool = _knob(
-        ("HG-04",),
+        ("HG-04", "HG-05"),
         "Sends no Firmware Distribution Receipt Alert after a download.",
         "No 0x8F72 (nor 0x8F1C) alert arrives after the last block.",
     )
@@ -87,7 +88,7 @@ class HcalcsFaultSet:
         "CS06 for an image that cannot be activated gets code 0 while CS08 still reports the old version.",
     )
     execute_future_dated_at_once: bool = _knob(
-        ("HG-12",),
+        ("HG-12", "HG-13", "HG-14"),
         "Executes a future-dated CS06 on receipt instead of at its executionDateTime.",
         "The response to a future-dated CS06 carries an executionOutcome and the new version runs at once.",
     )
@@ -107,9 +108,25 @@ class HcalcsFaultSet:
         "The CS08 response has responseCode 1 though the version can be read.",
     )
     corrupt_alert_signature: bool = _knob(
-        ("HG-04", "CS-19"),
+        ("HG-04", "HG-12", "CS-19"),
         "Signs its alerts with one octet of the signature changed.",
-        "The receipt alert's signature does not verify with the HCALCS's DS certificate.",
+        "The receipt and future-dated alerts' signatures do not verify with the HCALCS's DS certificate.",
+    )
+
+    no_image_zero_version: bool = _knob(
+        ("HG-08", "HG-13"),
+        "Reports firmwareVersion 00000000 with noImageHeld instead of the version running.",
+        "A CS06 (or a future-dated CS06 at its time) while no image is held carries version 00000000.",
+    )
+    corrupt_response_signature: bool = _knob(
+        ("HG-11",),
+        "Signs its CS06 responses with one octet of the signature changed.",
+        "The CS06 response's signature does not verify with the HCALCS's DS certificate.",
+    )
+    cs08_stale_version: bool = _knob(
+        ("HG-11", "HG-17"),
+        "CS08 reports the version the device was manufactured with, even after an activation.",
+        "After a successful CS06, CS08 still carries the old version.",
     )
 
     @property

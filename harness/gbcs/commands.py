@@ -84,8 +84,9 @@ class DccCommands:
         value: dict[str, Any] = {"manufacturerImageHash": bytes(image_hash), "originatorCounter": counter}
         if defect is Cs06Defect.PAYLOAD_COUNTER_DIFFERS:
             value["originatorCounter"] = counter + 1
-        if execute_at is not None:
-            value["executionDateTime"] = execute_at.astimezone(dt.UTC).replace(tzinfo=None, microsecond=0)
+        if execute_at is not None:  # a naive time is UTC, as asn1tools gives GeneralizedTime
+            utc = execute_at.astimezone(dt.UTC) if execute_at.tzinfo is not None else execute_at
+            value["executionDateTime"] = utc.replace(tzinfo=None, microsecond=0)
         header = GeneralBlockHeader(CraFlag.COMMAND, counter, self.supplier, self.device, CS06_MESSAGE_CODE)
         unsigned = GeneralSigning(header, encode_payload(CS06_MESSAGE_CODE, CraFlag.COMMAND, value))
         if defect is Cs06Defect.NO_MAC:
@@ -109,7 +110,7 @@ class DccCommands:
     def cs06_cancellation(self) -> bytes:
         """The CS06 that cancels a pending future-dated activation: executionDateTime 9999-12-31T23:59:59Z
         (the RTDS cancellation case, whose hash is all zeros)."""
-        return self.cs06(bytes(32), execute_at=CANCELLATION_TIME.replace(tzinfo=dt.UTC))
+        return self.cs06(bytes(32), execute_at=CANCELLATION_TIME)
 
     # -- CS08 ----------------------------------------------------------------------------------------------
     def cs08(self, *, corrupt_mac: bool = False) -> bytes:

@@ -8,20 +8,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from harness.crypto.eui64 import Eui64
-from harness.crypto.keystore import KeyRole, KeyStore
-from harness.emulator.hcalcs import CS06, CS08, HcalcsGbcs
+from harness.crypto.keystore import KeyStore
+from harness.emulator.hcalcs import HcalcsGbcs
 from harness.gbcs import (
-    CraFlag,
-    GeneralBlockHeader,
-    GeneralSigning,
     decode_message,
-    encode_apdu,
-    encode_payload,
-    protect,
-    sign,
-    wrap,
 )
-from harness.gbcs.security import DCC_BOXED_ACB
+from harness.gbcs.commands import Cs06Defect, DccCommands
 
 START = dt.datetime(2026, 1, 1, 12, 0, 0, tzinfo=dt.UTC)
 OLD_VERSION = 0x0123ABCF
@@ -30,12 +22,21 @@ NEW_VERSION = 0x0123ABD0
 
 @dataclass
 class Suite:
-    """The suite's side: builds CS06/CS08 as supplier + ACB, judges what the device sends."""
+    """The suite's side: builds CS06/CS08 as supplier + ACB (``harness.gbcs.commands``), judges what the
+    device sends. Counters come from the fixed test time, so they are the same in every run."""
 
     keystore: KeyStore
     device: Eui64
     supplier: Eui64
-    counter: int = 1000
+    dcc: DccCommands = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.dcc = DccCommands(self.keystore, self.device, now=lambda: START, supplier=self.supplier)
+
+    @property
+    def counter(self) -> int:
+        """The originator counter of the last command built."""
+        return self.dcc.last_counter
 
     def cs06(
         self,
@@ -45,39 +46,11 @@ class Suite:
         counter: int | None = None,
         tamper_signature: bool = False,
     ) -> bytes:
-        if counter is None:
-            self.counter += 1
-            counter = self.counter
-        value: dict[str, Any] = {"manufacturerImageHash": image_hash, "originatorCounter": counter}
-        if when is not None:
-            value["executionDateTime"] = when
-        header = GeneralBlockHeader(CraFlag.COMMAND, counter, self.supplier, self.device, CS06)
-        unsigned = GeneralSigning(header, encode_payload(CS06, CraFlag.COMMAND, value))
-        if tamper_signature:
-            other = self.keystore.private_key(self.device, KeyRole.DS)  # a key that is not the supplier's
-            signed = sign(unsigned, other)
-            return encode_apdu(
-                wrap(
-                    signed,
-                    self.keystore.private_key(DCC_BOXED_ACB, KeyRole.KA),
-                    self.keystore.public_key(self.device, KeyRole.KA),
-                )
-            )
-        return encode_apdu(protect(unsigned, self.keystore))
+        defect = Cs06Defect.SIGNED_BY_ANOTHER_PARTY if tamper_signature else Cs06Defect.NONE
+        return self.dcc.cs06(image_hash, execute_at=when, counter=counter, defect=defect)
 
     def cs08(self) -> bytes:
-        self.counter += 1
-        header = GeneralBlockHeader(
-            CraFlag.COMMAND,
-            self.counter,
-            DCC_BOXED_ACB,
-            self.device,
-            CS08,
-            supplementary_remote_party=self.supplier,
-            supplementary_remote_party_counter=self.counter,
-        )
-        unsigned = GeneralSigning(header, encode_payload(CS08, CraFlag.COMMAND, None))
-        return encode_apdu(protect(unsigned, self.keystore, signed=False))
+        return self.dcc.cs08()
 
     def judge(self, apdu: bytes) -> Any:
         message = decode_message(apdu, keys=self.keystore)

@@ -1,7 +1,8 @@
 """The suite catches defects: the features against the compliant emulator and against each fault knob.
 
-The knob → requirement table is the one written by hand in ``harness/emulator/faults.py``; nothing here
-derives it from results. The matrix runs ``ota-conformance run`` once compliant and once per knob, and
+The knob → requirement tables are the ones written by hand in ``harness/emulator/faults.py`` (PPMID) and
+``harness/emulator/hcalcs_faults.py`` (HCALCS); nothing here derives them from results. For each emulated
+device the matrix runs ``ota-conformance run`` with its profile once compliant and once per knob, and
 checks:
 
 1. the compliant emulator: every scenario PASS or NOT_APPLICABLE;
@@ -23,12 +24,16 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from harness.emulator.faults import FAULTS
+from harness.emulator.hcalcs_faults import HCALCS_FAULTS
+from harness.emulator.knobs import Fault
 
 pytestmark = pytest.mark.xdist_group("fault-matrix")
 
@@ -38,16 +43,44 @@ OK = {"PASS", "NOT_APPLICABLE"}
 COLLATERAL = {"FAIL", "ERROR"}
 COMPLIANT = ""
 
-#: Knobs whose defect makes every successful update impossible, so every scenario that needs one fails
-#: with them. A device that rejects every GB image (CS-07) cannot pass a download scenario; the suite must
-#: still catch it in the CS-07 scenario, which point 2 checks, but its collateral failures are expected.
-PERVASIVE = {"require-zigbee-subelements": "rejects every GB image, so no download scenario can pass"}
+
+@dataclass(frozen=True)
+class Role:
+    """One emulated device: its profile, its knob catalogue, and which scenarios its matrix must account for."""
+
+    profile: str
+    faults: Mapping[str, Fault]
+    #: Knobs whose defect makes every successful update impossible, so every scenario that needs one fails
+    #: with them; the suite must still catch them for their own requirements (point 2), but their collateral
+    #: failures are expected.
+    pervasive: Mapping[str, str]
+    #: Requirement-ID prefixes of the scenarios points 3 and 4 judge for this device. The HCALCS also runs the
+    #: common scenarios (features/common); their OTA-client defects are proven by the PPMID matrix, whose
+    #: OTA client the HCALCS shares, so its own matrix judges the HCALCS (HG) scenarios.
+    scope: tuple[str, ...]
 
 
-def _run(reports: Path, knob: str) -> dict[str, dict]:
-    run_id = knob or "compliant"
-    command = [str(CLI), "run", "--reports-dir", str(reports), "--run-id", run_id]
-    command += ["--pixit", f"emulator.faults=[{knob}]"]
+ROLES: dict[str, Role] = {
+    "ppmid": Role(
+        "profiles/emulated-ppmid.yaml",
+        FAULTS,
+        {"require-zigbee-subelements": "rejects every GB image, so no download scenario can pass"},
+        ("",),
+    ),
+    "hcalcs": Role(
+        "profiles/emulated-hcalcs.yaml",
+        HCALCS_FAULTS,
+        {"self-activate": "activates every image on download, so no CS06 finds it held"},
+        ("HG-",),
+    ),
+}
+KNOBS = [(role, knob) for role, spec in ROLES.items() for knob in sorted(spec.faults)]
+
+
+def _run(reports: Path, role: str, knob: str) -> dict[str, dict]:
+    run_id = f"{role}-{knob or 'compliant'}"
+    command = [str(CLI), "run", "--profile", ROLES[role].profile, "--reports-dir", str(reports), "--run-id", run_id]
+    command += ["--pixit", f"emulator.faults=[{knob}]", "--transfer-plots=off"]  # plots judge nothing; save CPU
     proc = subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=900, check=False)
     statement = reports / run_id / "conformance.json"
     if not statement.exists():
@@ -58,49 +91,61 @@ def _run(reports: Path, knob: str) -> dict[str, dict]:
 
 
 @pytest.fixture(scope="module")
-def matrix(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, dict]]:
+def matrix(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], dict[str, dict]]:
     reports = tmp_path_factory.mktemp("matrix")
-    knobs = [COMPLIANT, *sorted(FAULTS)]
+    runs = [(role, COMPLIANT) for role in ROLES] + KNOBS
     with ThreadPoolExecutor(max_workers=max(1, os.cpu_count() or 1)) as pool:
-        return dict(zip(knobs, pool.map(lambda knob: _run(reports, knob), knobs), strict=True))
+        return dict(zip(runs, pool.map(lambda run: _run(reports, *run), runs), strict=True))
 
 
 def _summary(scenarios: dict[str, dict], names: set[str]) -> str:
     return json.dumps({n: (scenarios[n]["verdict"], scenarios[n]["message"][:240]) for n in sorted(names)}, indent=1)
 
 
-def test_the_compliant_emulator_passes_every_applicable_scenario(matrix):
-    scenarios = matrix[COMPLIANT]
-    assert len(scenarios) >= 40
+def _in_scope(role: str, scenario: dict) -> bool:
+    return any(req.startswith(ROLES[role].scope) for req in scenario["requirement_ids"])
+
+
+@pytest.mark.parametrize("role", list(ROLES))
+def test_the_compliant_emulator_passes_every_applicable_scenario(matrix, role):
+    scenarios = matrix[role, COMPLIANT]
+    assert sum(s["verdict"] == "PASS" for s in scenarios.values()) >= 30
     bad = {name for name, s in scenarios.items() if s["verdict"] not in OK}
     assert not bad, _summary(scenarios, bad)
 
 
-@pytest.mark.parametrize("knob", sorted(FAULTS))
-def test_each_fault_knob_is_caught_for_its_requirements_only(matrix, knob):
-    violated = set(FAULTS[knob].requirements)
-    scenarios = matrix[knob]
+@pytest.mark.parametrize(("role", "knob"), KNOBS)
+def test_each_fault_knob_is_caught_for_its_requirements_only(matrix, role, knob):
+    violated = set(ROLES[role].faults[knob].requirements)
+    scenarios = matrix[role, knob]
     targeted = {name for name, s in scenarios.items() if violated & set(s["requirement_ids"])}
     assert targeted, f"no scenario is tagged with {sorted(violated)}: nothing can catch {knob!r}"
     failed = {name for name in targeted if scenarios[name]["verdict"] == "FAIL"}
     assert failed, f"{knob!r} ({sorted(violated)}) was not caught:\n{_summary(scenarios, targeted)}"
     no_verdict = {name for name in targeted if scenarios[name]["verdict"] not in OK | {"FAIL"}}
     assert not no_verdict, f"{knob!r} gave no verdict where it should be caught:\n{_summary(scenarios, no_verdict)}"
-    if knob in PERVASIVE:
+    if knob in ROLES[role].pervasive:
         return
     collateral = {name for name, s in scenarios.items() if name not in targeted and s["verdict"] in COLLATERAL}
     assert not collateral, f"{knob!r} also failed unrelated scenarios:\n{_summary(scenarios, collateral)}"
 
 
-def test_no_scenario_passes_whatever_the_device_does(matrix):
-    compliant = matrix[COMPLIANT]
-    caught = {name for knob in FAULTS for name, s in matrix[knob].items() if s["verdict"] == "FAIL"}
-    applicable = {name for name, s in compliant.items() if s["verdict"] != "NOT_APPLICABLE"}
+@pytest.mark.parametrize("role", list(ROLES))
+def test_no_scenario_passes_whatever_the_device_does(matrix, role):
+    compliant = matrix[role, COMPLIANT]
+    caught = {name for r, knob in KNOBS if r == role for name, s in matrix[r, knob].items() if s["verdict"] == "FAIL"}
+    applicable = {name for name, s in compliant.items() if s["verdict"] != "NOT_APPLICABLE" and _in_scope(role, s)}
     never_failed = applicable - caught
     assert not never_failed, f"scenarios no fault knob makes fail:\n{_summary(compliant, never_failed)}"
 
 
-def test_every_device_requirement_in_the_features_has_a_knob(matrix):
-    tagged = {req for s in matrix[COMPLIANT].values() for req in s["requirement_ids"]}
-    covered = {req for fault in FAULTS.values() for req in fault.requirements}
+@pytest.mark.parametrize("role", list(ROLES))
+def test_every_device_requirement_in_the_features_has_a_knob(matrix, role):
+    tagged = {
+        req
+        for s in matrix[role, COMPLIANT].values()
+        if s["verdict"] != "NOT_APPLICABLE" and _in_scope(role, s)
+        for req in s["requirement_ids"]
+    }
+    covered = {req for fault in ROLES[role].faults.values() for req in fault.requirements}
     assert tagged <= covered, f"requirements in the features with no fault knob: {sorted(tagged - covered)}"
