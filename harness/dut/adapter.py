@@ -27,11 +27,13 @@ import logging
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 import zigpy.config as conf
 import zigpy.types as t
 from zigpy.device import Device
+from zigpy.util import convert_install_code
 from zigpy.zcl import Cluster, foundation
 from zigpy.zcl.clusters.general import Ota
 
@@ -47,11 +49,13 @@ from harness.dut.capabilities import (
     capabilities_for,
     pics_mismatches,
     require_capability,
+    require_radio,
 )
 from harness.errors import ConfigurationError
 from harness.profile import Profile
-from harness.radio.factory import default_config, load_radio, start_app
+from harness.radio.factory import default_config, load_radio, radio_config, start_app
 from harness.radio.glue import HarnessAppMixin
+from harness.radio.state import NetworkStateDir
 from harness.transcript import Direction, Transcript, TranscriptEntry
 from harness.verdicts import (
     DeviceFailure,
@@ -71,17 +75,17 @@ DEFAULT_EMULATORS: dict[str, str] = {
     "hcalcs": "harness.emulator.hcalcs:HcalcsEmulator",
 }
 
-# Waits of the bench itself (not of the device): no PIXIT item, so named here.
-START_BUDGET = Budget("coordinator start", 60.0)
-STOP_BUDGET = Budget("coordinator shutdown", 30.0)
-COORDINATOR_COMMAND_BUDGET = Budget("coordinator command", 30.0)
-POWER_CYCLE_COMMAND_BUDGET = Budget("power-cycle command", 120.0)
-#: zigpy's own request timeout and retries fit inside; a step may pass a PIXIT budget instead.
-ATTRIBUTE_READ_BUDGET = Budget("ZCL attribute read", 90.0)
+#: How the PIXIT budgets of the bench itself (not of the device) are named in messages.
+_BUDGET_LABELS: dict[str, str] = {
+    "start": "coordinator start",
+    "stop": "coordinator shutdown",
+    "coordinator_command": "coordinator command",
+    "power_cycle_command": "power-cycle command",
+    "attribute_read": "ZCL attribute read",
+}
 
-#: Profile PIXIT flow_control -> zigpy's value (None is zigpy's "no flow control"; bellows reads None as
-#: XON/XOFF, so an EZSP stick without flow control needs a radio-specific setting: see docs/architecture.md).
-_FLOW_CONTROL: dict[str, str | None] = {"none": None, "hardware": "hardware", "software": "software"}
+#: After the radio was lost, how often (clock seconds) a wait the scenario starts is failed as ERROR.
+_LOST_RECHECK_S = 0.05
 
 #: The DUT's OTA requests that mark a step of a download (an upgrade-status sample is taken at each).
 _DOWNLOAD_STEPS = frozenset({"query_next_image", "image_block", "image_page", "upgrade_end"})
@@ -156,6 +160,12 @@ class DutAdapter:
         self._watched: list[int] = []
         self._unwatch: Callable[[], None] | None = None
         self._watch_task: asyncio.Task[None] | None = None
+        #: On hardware: where zigpy's database and the network backup live (``adapter.state_dir``).
+        self.state: NetworkStateDir | None = None
+        #: Why the radio was lost during this run (zigpy's connection_lost), else None.
+        self.radio_lost: Exception | None = None
+        #: Whether the DUT answered since this adapter started (a DUT known from the database must prove it).
+        self._dut_confirmed = False
 
     # -- capabilities --------------------------------------------------------------------------------------
     @property
@@ -184,7 +194,10 @@ class DutAdapter:
         config = self._zigpy_config(caps)
         app = await self._start_radio(config)
         self.app = app
+        self.radio_lost = None
+        app.add_listener(_RadioWatch(self))
         self.transcript.attach(app)
+        self._save_network_state(app)
         self.hub = CommunicationsHub(app, self.clock, self.transcript, dut_eui64=self.dut_eui64)
         self._start_gbcs(app)
         if node is not None:
@@ -221,7 +234,7 @@ class DutAdapter:
                     app.detach_node(node)  # type: ignore[attr-defined]
         self.rogue = None
         try:
-            await self.clock.run_until_complete(app.shutdown(), STOP_BUDGET, "the coordinator to shut down")
+            await self.clock.run_until_complete(app.shutdown(), self._budget("stop"), "the coordinator to shut down")
         except Exception as err:
             LOGGER.warning("coordinator shutdown failed: %s: %s", type(err).__name__, err)
 
@@ -283,24 +296,52 @@ class DutAdapter:
         within ``budgets.join``; then check that its endpoint carries the OTA client cluster."""
         app = self._require_started()
         budget = budget or self._budget("join")
+        if self.joined and not self._dut_confirmed and not self.capabilities.hosts_emulator:
+            # Known from the bench's database (an earlier run): found again if it answers, else it rejoins.
+            mark = self.transcript.mark()
+            self._dut_confirmed = await self.is_operational(self._budget("attribute_read"))
+            if not self._dut_confirmed:
+                await self._permit_joining(app, budget)
+                heard = await self.transcript.wait_for(lambda e: e.direction is Direction.FROM_DUT, budget, since=mark)
+                if heard is None:
+                    raise self._join_failure(budget)
         if not self.joined:
-            try:
-                await self.clock.run_until_complete(
-                    app.permit(_permit_seconds(budget)), COORDINATOR_COMMAND_BUDGET, "permit joining"
-                )
-            except Exception as err:
-                raise LabError(
-                    no_verdict_message(
-                        f"the coordinator did not open the network for joining ({type(err).__name__}: {err})",
-                        _START_ACTION,
-                    )
-                ) from err
+            await self._permit_joining(app, budget)
             if not await self.clock.run_until(lambda: self.joined, budget):
                 raise self._join_failure(budget)
+        self._dut_confirmed = True
         device = self.device
         assert device is not None
         self._check_endpoint(device)
         return device
+
+    async def _permit_joining(self, app: HarnessAppMixin, budget: Budget) -> None:
+        """Open the network for the DUT: for its EUI-64 with its install code's link key when the profile
+        gives one (ERROR on a radio that cannot), else for anyone."""
+        seconds = _permit_seconds(budget)
+        install_code = self.profile.pixit_value("dut.install_code")
+        if install_code is not None:
+            require_radio(self.capabilities, "install_code_join", "joining the DUT with pixit.dut.install_code")
+            what = f"permit joining for {self.dut_eui64} with its install-code link key"
+            command = app.permit_with_link_key(
+                node=t.EUI64.convert(self.dut_eui64.colon),
+                link_key=convert_install_code(bytes(install_code)),
+                time_s=max(30, seconds),  # zigpy-xbee refuses a shorter join window
+            )
+            self.transcript.record_decision(what, by="adapter", direction=Direction.OTHER)
+        else:
+            what, command = "permit joining", app.permit(seconds)
+        try:
+            await self.clock.run_until_complete(command, self._budget("coordinator_command"), what)
+        except (LabError, Inconclusive):
+            raise
+        except Exception as err:
+            raise LabError(
+                no_verdict_message(
+                    f"the coordinator did not open the network for joining ({type(err).__name__}: {err})",
+                    _START_ACTION,
+                )
+            ) from err
 
     def _join_failure(self, budget: Budget) -> Inconclusive:
         heard = bool(self.transcript.from_dut())
@@ -354,7 +395,7 @@ class DutAdapter:
         cluster class) on its endpoint. A read the DUT does not answer is INCONCLUSIVE."""
         device = self._require_joined()
         target = self._cluster(device, cluster)
-        budget = budget or ATTRIBUTE_READ_BUDGET
+        budget = budget or self._budget("attribute_read")
         label = f"{type(target).__name__} {', '.join(map(str, names))}"
         with self.transcript.attribute(f"read {label}", by="adapter"):
             try:
@@ -422,7 +463,7 @@ class DutAdapter:
 
     async def assert_operational(self, budget: Budget | None = None) -> None:
         """FAIL unless the DUT, joined when the scenario began, still answers a Basic Read Attributes."""
-        budget = budget or ATTRIBUTE_READ_BUDGET
+        budget = budget or self._budget("attribute_read")
         if not await self.is_operational(budget):
             raise DeviceFailure(
                 failure_message(
@@ -540,7 +581,7 @@ class DutAdapter:
                 command, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, env=env
             )
             output, _ = await self.clock.run_until_complete(
-                process.communicate(), POWER_CYCLE_COMMAND_BUDGET, "the power-cycle command"
+                process.communicate(), self._budget("power_cycle_command"), "the power-cycle command"
             )
         except (OSError, BudgetExpired) as err:
             raise LabError(
@@ -584,7 +625,46 @@ class DutAdapter:
 
     # -- internals -----------------------------------------------------------------------------------------
     def _budget(self, name: str) -> Budget:
-        return Budget(name, float(self.profile.pixit_value(f"budgets.{name}")))
+        return Budget(_BUDGET_LABELS.get(name, name), float(self.profile.pixit_value(f"budgets.{name}")))
+
+    def _on_radio_lost(self, exc: Exception) -> None:
+        """zigpy reported the radio gone: record it, and end the scenario's current wait as ERROR at once, so
+        the lost radio is never judged as the device's silence (a FAIL by the budget rule)."""
+        if self.app is None or self.radio_lost is not None:
+            return
+        self.radio_lost = exc
+        problem = (
+            f"the {self.radio} coordinator was lost during the scenario ({type(exc).__name__}: {exc}); the "
+            "transcript up to the loss is kept as evidence"
+        )
+        action = (
+            "check the coordinator's cable, power and port (e.g. the kernel log for a USB disconnect) and that "
+            "no other program opened it, then re-run"
+        )
+        self.transcript.record_decision(
+            f"radio lost: {type(exc).__name__}: {exc}", by="adapter", direction=Direction.OTHER
+        )
+        self._abort_waits_while_lost(lambda: LabError(no_verdict_message(problem, action)))
+
+    def _abort_waits_while_lost(self, error: Callable[[], Exception]) -> None:
+        """Fail the waits in progress now, and any the scenario starts later, until the adapter stops: a
+        timer re-checks every ``_LOST_RECHECK_S`` of clock time (it fires only while a wait lets time run)."""
+        if self.app is None or self.radio_lost is None:
+            return
+        _fail_pending_waits(self.clock, error)
+        self.clock.loop.call_later(_LOST_RECHECK_S, self._abort_waits_while_lost, error)
+
+    def _save_network_state(self, app: HarnessAppMixin) -> None:
+        """On hardware, write the network backup JSON next to zigpy's database (trouble is logged only: the
+        database already holds the same backup)."""
+        if self.state is None:
+            return
+        try:
+            summary = self.state.save(app)
+        except Exception as err:
+            LOGGER.warning("network backup %s not written: %s: %s", self.state.backup_path, type(err).__name__, err)
+            return
+        LOGGER.info("network state in %s: %s", self.state.directory, summary)
 
     def _require_started(self) -> HarnessAppMixin:
         if self.app is None:
@@ -619,13 +699,26 @@ class DutAdapter:
             ) from None
 
     def _zigpy_config(self, caps: RadioCapabilities) -> dict[str, Any]:
-        path = "loopback://" if caps.hosts_emulator else self._device_path()
-        device = {
-            conf.CONF_DEVICE_PATH: path,
-            conf.CONF_DEVICE_BAUDRATE: int(self.profile.pixit_value("baud_rate")),
-            conf.CONF_DEVICE_FLOW_CONTROL: _FLOW_CONTROL[str(self.profile.pixit_value("flow_control"))],
-        }
-        return default_config(path, **{conf.CONF_DEVICE: device})
+        """The loopback keeps no state; a real coordinator gets its port settings and zigpy's database in
+        ``adapter.state_dir`` (``harness.radio.state``)."""
+        if caps.hosts_emulator:
+            return default_config("loopback://")
+        path = self._device_path()
+        try:
+            self.state = NetworkStateDir(Path(self.profile.pixit_value("adapter.state_dir")))
+            return radio_config(
+                self.radio,
+                path,
+                baud_rate=int(self.profile.pixit_value("baud_rate")),
+                flow_control=str(self.profile.pixit_value("flow_control")),
+                database_path=self.state.prepare(),
+            )
+        except ConfigurationError as err:
+            raise LabError(
+                no_verdict_message(
+                    str(err), "fix the profile (pixit.flow_control, pixit.adapter.state_dir), then re-run"
+                )
+            ) from None
 
     def _device_path(self) -> str:
         value = self.profile.pixit_value("device_path")
@@ -651,7 +744,9 @@ class DutAdapter:
         where = config[conf.CONF_DEVICE][conf.CONF_DEVICE_PATH]
         try:
             return await self.clock.run_until_complete(
-                start_app(self.radio, config, clock=self.clock), START_BUDGET, "the coordinator to start"
+                start_app(self.radio, config, clock=self.clock, before_startup=self._seed_network_state),
+                self._budget("start"),
+                "the coordinator to start",
             )
         except ConfigurationError as err:
             raise LabError(
@@ -661,11 +756,15 @@ class DutAdapter:
                 )
             ) from None
         except BudgetExpired:
-            problem = f"the {self.radio} coordinator at {where} did not finish starting within {START_BUDGET}"
+            problem = f"the {self.radio} coordinator at {where} did not finish starting within {self._budget('start')}"
             raise LabError(no_verdict_message(problem, _START_ACTION)) from None
         except Exception as err:
-            problem = f"the {self.radio} coordinator at {where} failed to start ({type(err).__name__}: {err})"
+            problem = f"the {self.radio} coordinator at {where} failed to start ({_describe(err)})"
             raise LabError(no_verdict_message(problem, _START_ACTION)) from err
+
+    def _seed_network_state(self, app: HarnessAppMixin) -> None:
+        if self.state is not None and self.state.seed(app):
+            LOGGER.info("network restored from %s (zigpy's database held no backup)", self.state.backup_path)
 
     def _build_emulated_device(self) -> HostedDevice:
         spec = self.profile.pixit_value("emulator.device_class") or DEFAULT_EMULATORS.get(self.profile.role)
@@ -707,6 +806,45 @@ class DutAdapter:
     def __repr__(self) -> str:
         state = "joined" if self.joined else "started" if self.app is not None else "stopped"
         return f"<DutAdapter {self.profile.role} radio={self.radio} dut={self.dut_eui64} {state}>"
+
+
+def _describe(err: BaseException) -> str:
+    """``Type: message`` of an error and of its causes: zigpy re-raises a refused or vanished port as a bare
+    TransientConnectionError, whose own message is empty; the cause says what the operator must fix."""
+    parts: list[str] = []
+    seen: set[int] = set()
+    current: BaseException | None = err
+    while current is not None and id(current) not in seen and len(parts) < 4:
+        seen.add(id(current))
+        text = str(current).strip()
+        parts.append(f"{type(current).__name__}: {text}" if text else type(current).__name__)
+        current = current.__cause__ or current.__context__
+    return ", caused by ".join(parts)
+
+
+class _RadioWatch:
+    """zigpy application listener (its ``connection_lost`` event) kept apart from the adapter, so no other
+    zigpy event name can reach an adapter method by accident."""
+
+    def __init__(self, adapter: DutAdapter) -> None:
+        self._adapter = adapter
+
+    def connection_lost(self, exc: Exception) -> None:
+        # Radio libraries may report from their own serial thread: act on the clock's loop.
+        self._adapter.clock.loop.call_soon_threadsafe(self._adapter._on_radio_lost, exc)
+
+
+def _fail_pending_waits(clock: Clock, error: Callable[[], Exception]) -> None:
+    """Make the innermost wait in progress on ``clock`` (``run_until`` and the verbs built on it) raise
+    ``error()``; the verbs around it then end with it (``run_until_complete`` re-raises its task's error), and
+    the next tick fails whatever wait is still pending.
+
+    The clock has no public verb for "the lab broke" (proposed for harness/clock.py); its waiters are futures
+    the verbs await, so failing them ends the scenario's wait now instead of after its budget.
+    """
+    pending = [waiter for waiter in clock._state.waiters if not waiter.future.done()]
+    if pending:
+        pending[-1].future.set_exception(error())
 
 
 def _load_class(spec: str) -> Any:

@@ -50,16 +50,38 @@ class RadioCapabilities:
     hosts_emulator: bool  # emulated devices live on this radio (attach_node / detach_node)
     power_cycle: PowerCycle
     rogue_node: bool  # a second, non-coordinator node can send OTA server frames to the DUT
-    raw_frames: bool  # arbitrary (malformed) ZCL bytes can be sent through zigpy's request()
+    raw_frames: bool  # arbitrary (malformed) ZCL bytes can be sent through zigpy's send_packet
+    install_code_join: bool = False  # permit joining for one EUI-64 with the link key of its install code
+    key_establishment: bool = False  # CBKE with the DUT, and the derived APS link key used by the coordinator
     note: str = ""
+    install_code_note: str = ""  # how the radio library does (or fails to do) an install-code join
 
+
+#: What each capability means, in the order of the guide's table (docs/hardware.md is generated from this).
+CAPABILITY_COLUMNS: Mapping[str, str] = MappingProxyType(
+    {
+        "hosts_emulator": "hosts the reference emulator",
+        "power_cycle": "power cycle",
+        "rogue_node": "rogue node",
+        "raw_frames": "raw frames",
+        "install_code_join": "install-code join",
+        "key_establishment": "key establishment (CBKE)",
+    }
+)
 
 _HARDWARE_NOTE = (
     "real coordinator: power cycling only through pixit.adapter.power_cycle_command; no rogue node "
     "(it would need a second coordinator on the HAN)"
 )
+_NO_CBKE = "no zigpy radio library installs a CBKE-derived APS link key in the coordinator"
 
-#: THE table. Radio names are those of ``harness.radio.factory.RADIOS``.
+
+def _hardware(name: str, install_code: bool, how: str) -> RadioCapabilities:
+    return RadioCapabilities(name, False, PowerCycle.COMMAND, False, True, install_code, False, _HARDWARE_NOTE, how)
+
+
+#: THE table. Radio names are those of ``harness.radio.factory.RADIOS``. The install-code column is read from
+#: each library's ``permit_with_link_key`` (versions pinned in RADIOS); none of it is verified on hardware here.
 CAPABILITIES: Mapping[str, RadioCapabilities] = MappingProxyType(
     {
         "loopback": RadioCapabilities(
@@ -68,17 +90,63 @@ CAPABILITIES: Mapping[str, RadioCapabilities] = MappingProxyType(
             power_cycle=PowerCycle.SNAPSHOT,
             rogue_node=True,
             raw_frames=True,
+            install_code_join=True,
+            key_establishment=True,
             note="reference emulator: rebuilt from its persisted bytes; rogue node on the same air",
+            install_code_note="accepted; link keys are not modelled (an emulated node joins by announcing)",
         ),
-        **{
-            name: RadioCapabilities(name, False, PowerCycle.COMMAND, False, True, _HARDWARE_NOTE)
-            for name in ("ezsp", "znp", "deconz", "xbee", "zigate")
-        },
+        "ezsp": _hardware("ezsp", True, "bellows adds a transient link key and sets the install-code join policy"),
+        "znp": _hardware("znp", True, "zigpy-znp sends Z-Stack 3 BDBAddInstallCode (key derived from the code)"),
+        "deconz": _hardware("deconz", True, "zigpy-deconz writes the link key parameter for the EUI-64"),
+        "xbee": _hardware(
+            "xbee", True, "zigpy-xbee registers the joining device with its key (join window 30 s to 65535 s)"
+        ),
+        "zigate": _hardware(
+            "zigate",
+            False,
+            "zigpy-zigate cannot join with a link key: its permit_with_link_key only logs a warning, so the "
+            "DUT would never be admitted",
+        ),
     }
 )
 
-#: A ``module:Class`` radio that is neither in the table nor derived from a radio in it.
-CUSTOM_RADIO = RadioCapabilities("custom", False, PowerCycle.COMMAND, False, True, _HARDWARE_NOTE)
+#: A ``module:Class`` radio that is neither in the table nor derived from a radio in it: assumed to implement
+#: zigpy's permit_with_link_key (the abstract API); the join budget catches one that does not.
+CUSTOM_RADIO = _hardware("custom", True, "zigpy's permit_with_link_key, as the class implements it")
+
+
+def require_radio(capabilities: RadioCapabilities, column: str, needed_for: str) -> None:
+    """ERROR (the lab's, never the device's) when the radio lacks a capability a scenario needs."""
+    if getattr(capabilities, column):
+        return
+    why = capabilities.install_code_note if column == "install_code_join" else ""
+    if column == "key_establishment":
+        why = _NO_CBKE
+    raise LabError(
+        no_verdict_message(
+            f"{needed_for} needs {CAPABILITY_COLUMNS[column]}, which radio {capabilities.radio!r} cannot do"
+            + (f" ({why})" if why else ""),
+            "run this scenario on a coordinator that can (see the capability table in docs/hardware.md), "
+            "or remove what needs it from the profile, then re-run",
+        )
+    )
+
+
+def capability_table_markdown() -> str:
+    """The capability table of docs/hardware.md (a test checks the guide carries exactly this)."""
+    header = ["radio", "library", *CAPABILITY_COLUMNS.values()]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for name, caps in CAPABILITIES.items():
+        library = RADIOS[name][1] or "built in"
+        cells = [f"`{name}`", f"`{library}`" if RADIOS[name][1] else library]
+        for column in CAPABILITY_COLUMNS:
+            value = getattr(caps, column)
+            cells.append(value.value if isinstance(value, PowerCycle) else ("yes" if value else "no"))
+        lines.append("| " + " | ".join(cells) + " |")
+    lines.append("")
+    lines += [f"- `{name}` install-code join: {caps.install_code_note}." for name, caps in CAPABILITIES.items()]
+    return "\n".join(lines) + "\n"
+
 
 #: PICS item -> the capability it mirrors.
 PICS_CAPABILITIES: Mapping[str, str] = MappingProxyType(

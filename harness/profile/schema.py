@@ -38,6 +38,7 @@ Where the PICS names come from (searched 2025 for the official proforma, ZigBee 
 from __future__ import annotations
 
 import difflib
+import importlib
 import math
 import os
 import re
@@ -46,6 +47,8 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any, ClassVar, Literal
+
+from zigpy.util import convert_install_code
 
 from harness.crypto.eui64 import Eui64
 
@@ -59,8 +62,25 @@ LOOPBACK_RADIOS = (LOOPBACK_RADIO, "harness.radio.loopback:LoopbackApp")
 
 
 def is_loopback(radio: str) -> bool:
-    """True for the built-in emulator's radio, whichever way it is named."""
-    return radio in LOOPBACK_RADIOS
+    """True for the built-in emulator's radio, whichever way it is named, and for a ``module:Class`` radio
+    derived from it (a test bench's lossy or failing loopback): those host the emulator on virtual time."""
+    if radio in LOOPBACK_RADIOS:
+        return True
+    return bool(re.fullmatch(_CLASS_REF, radio)) and _derives_from_loopback(radio)
+
+
+@cache
+def _derives_from_loopback(spec: str) -> bool:
+    """Whether ``module:Class`` names a subclass of the loopback radio; False when it cannot be imported
+    (the run then treats it as hardware, and the radio factory reports the import problem)."""
+    from harness.radio.loopback import LoopbackApp  # the radio package does not import profiles: no cycle
+
+    module_name, _, class_name = spec.partition(":")
+    try:
+        cls = getattr(importlib.import_module(module_name), class_name, None)
+    except Exception:
+        return False
+    return isinstance(cls, type) and issubclass(cls, LoopbackApp)
 
 
 PROFORMA_REFERENCE = (
@@ -238,6 +258,48 @@ class DevicePathType(PathType):
         if isinstance(value, str) and re.match(r"[A-Za-z][A-Za-z0-9+.-]*://\S+$", value.strip()):
             return value.strip()
         return super().parse(value, base_dir)
+
+
+@dataclass(frozen=True)
+class InstallCodeType(ValueType):
+    """A Zigbee install code: 6, 8, 12 or 16 octets followed by their CRC-16 (X.25, low octet first), in
+    hex with optional separators. Checked with zigpy's own conversion, which derives the link key the
+    coordinator admits the device with (AES-MMO hash of code and CRC)."""
+
+    textual: ClassVar[bool] = True
+
+    @property
+    def expected(self) -> str:
+        return (
+            "an install code in hex: 8, 10, 14 or 18 octets including the CRC-16 in its last two, as printed on "
+            "the device (e.g. 83FE D340 7A93 9723 A5C6 39B2 6916 D505 C3B5)"
+        )
+
+    def parse(self, value: Any, base_dir: Path | None = None) -> bytes:
+        if not isinstance(value, str):
+            raise _mismatch(self.expected, value)
+        digits = re.sub(r"[\s:-]", "", value.strip())
+        if not re.fullmatch(r"(?:[0-9A-Fa-f]{2})+", digits):
+            raise _mismatch(self.expected, value)
+        code = bytes.fromhex(digits)
+        if len(code) not in (8, 10, 14, 18):
+            raise ValueProblem(f"{seen(value)} has {len(code)} octets; an install code has 8, 10, 14 or 18")
+        try:
+            convert_install_code(code)
+        except ValueError:
+            crc = code[-2:].hex().upper()
+            raise ValueProblem(
+                f"{seen(value)}: the CRC in its last two octets ({crc}) does not match the code; "
+                "check for a mistyped digit"
+            ) from None
+        return code
+
+    def render(self, value: Any) -> Any:
+        """Masked: reports travel to test houses, and the code admits a device to a network."""
+        if value is None:
+            return None
+        digits = bytes(value).hex().upper()
+        return f"{digits[:4]}…{digits[-4:]} ({len(value)} octets with CRC, masked)"
 
 
 _DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
@@ -594,12 +656,20 @@ PIXIT_ITEMS: Mapping[str, PixitItem] = _pixit(
     PixitItem(
         "flow_control",
         EnumType(choices=("none", "hardware", "software")),
-        "Serial flow control of the coordinator.",
+        "Serial flow control of the coordinator: none, hardware (RTS/CTS) or software (XON/XOFF). ezsp "
+        "(bellows) cannot run without flow control and xbee always uses XON/XOFF: see docs/hardware.md.",
         default="none",
     ),
     # --- the device under test ---
     PixitItem("dut.eui64", Eui64Type(), "EUI-64 of the device under test.", required="always"),
     PixitItem("dut.endpoint", IntType(minimum=1, maximum=240), "Endpoint of the device's OTA client.", default=1),
+    PixitItem(
+        "dut.install_code",
+        InstallCodeType(),
+        "Install code of the device (with its CRC): the coordinator admits only this EUI-64, with the link "
+        "key derived from the code. Unset: plain permit joining (the emulator, or a device that is already "
+        "on the bench's network).",
+    ),
     PixitItem(
         "dut.manufacturer_code",
         HexIntType(bits=16),
@@ -697,6 +767,13 @@ PIXIT_ITEMS: Mapping[str, PixitItem] = _pixit(
         requirements=("CS-20",),
     ),
     PixitItem(
+        "images.failing_activation",
+        PathType(must_be="file"),
+        "Vendor-signed OTA file (next version) that the device accepts but cannot activate, for the "
+        "activation-failure cases; optional. The emulator builds its own (docs/ota-images.md §3.1).",
+        requirements=("HG-10", "PZ-23"),
+    ),
+    PixitItem(
         "images.vendor_signing_key",
         PathType(must_be="file"),
         "Vendor test key for manufacturer signatures (PEM), so the suite can sign its own images; optional.",
@@ -775,6 +852,43 @@ PIXIT_ITEMS: Mapping[str, PixitItem] = _pixit(
         unit=BUDGET_UNIT,
         requirements=("HG-04", "HG-12", "PZ-22", "HG-19"),
     ),
+    # --- waits of the bench itself (the coordinator, the power switch), not of the device ---
+    PixitItem(
+        "budgets.start",
+        DurationType(),
+        "Coordinator opens its port and starts (or restores) its network.",
+        default="60s",
+        unit=BUDGET_UNIT,
+    ),
+    PixitItem(
+        "budgets.stop",
+        DurationType(),
+        "Coordinator shuts down after a scenario.",
+        default="30s",
+        unit=BUDGET_UNIT,
+    ),
+    PixitItem(
+        "budgets.coordinator_command",
+        DurationType(),
+        "Coordinator carries out one command (permit joining, install the DUT's link key).",
+        default="30s",
+        unit=BUDGET_UNIT,
+    ),
+    PixitItem(
+        "budgets.power_cycle_command",
+        DurationType(),
+        "adapter.power_cycle_command runs to completion.",
+        default="2m",
+        unit=BUDGET_UNIT,
+        requirements=("PZ-26", "PZ-32", "CS-10"),
+    ),
+    PixitItem(
+        "budgets.attribute_read",
+        DurationType(),
+        "Device answers a ZCL Read Attributes of the adapter (zigpy's own timeout and retries fit inside).",
+        default="90s",
+        unit=BUDGET_UNIT,
+    ),
     # --- GBCS transport assumptions (domain digest §11) ---
     PixitItem(
         "tunnel.get_code",
@@ -832,7 +946,8 @@ PIXIT_ITEMS: Mapping[str, PixitItem] = _pixit(
     PixitItem(
         "adapter.state_dir",
         PathType(),
-        "Directory for state kept between runs (network settings, counters).",
+        "Directory for state kept between runs on hardware: zigpy's database (the DUT found again by its "
+        "EUI-64) and network-backup.json (channel, PAN IDs, keys); the loopback keeps none.",
         default="reports/state",
     ),
     # --- reference emulator ---

@@ -202,6 +202,11 @@ class LoopbackApp(zigpy.application.ControllerApplication):
         self, *, network_info: zigpy.state.NetworkInfo, node_info: zigpy.state.NodeInfo
     ) -> None:
         # zigpy passes ieee=ff:ff:...:ff ("use the stick's own"): the loopback stick's is COORDINATOR_IEEE.
+        # A freshly formed network's PAN ID and manager are plain ints; a stick hands back typed values (the
+        # open coordinator backup JSON of harness.radio.state needs them).
+        network_info = network_info.replace(
+            pan_id=t.PanId(network_info.pan_id), nwk_manager_id=t.NWK(network_info.nwk_manager_id)
+        )
         self._network = (network_info, node_info.replace(ieee=COORDINATOR_IEEE, nwk=COORDINATOR_NWK))
 
     async def reset_network_info(self) -> None:
