@@ -26,6 +26,23 @@ Feature: Distribution of HCALCS firmware over the Zigbee OTA Upgrade cluster
     Then the HCALCS answers with a CS08 response within the GBCS response budget
     And the CS08 response reports the old firmware version
 
+  @req:HG-03 @pics:OTA.C.C03.Tx @pics:GB.OTA.C.UPGRADE_TIME_WAIT @assumption
+  Scenario: The HCALCS does not activate a downloaded image when the Communications Hub says "upgrade now" over Zigbee
+    Given the Communications Hub holds a valid image of the next firmware version
+    When the HCALCS downloads the image
+    And the Communications Hub tells the HCALCS to upgrade now
+    And the activation budget passes
+    Then the HCALCS still runs its old firmware version
+
+  @req:HG-11 @pics:OTA.C.C03.Tx @pics:GB.HCALCS.CS06 @pics:GB.ADAPTER.POWER_CYCLE @assumption
+  Scenario: A downloaded image is still held after a power cycle and a CS06 activates it
+    Given the Communications Hub holds a valid image of the next firmware version
+    When the HCALCS downloads the image
+    And the HCALCS is power-cycled
+    And the DCC sends the HCALCS a CS06 Activate Firmware command with the image's hash
+    Then the HCALCS answers with a CS06 response within the GBCS response budget
+    And the CS06 response has activateImageResponseCode 0 (success) and the new firmware version
+
   @req:HG-05 @req:CS-08 @pics:OTA.C.C03.Tx @assumption
   Scenario: An image with one bit flipped in its Manufacturer Image gets 0x8F1C and cannot be activated
     Given the Communications Hub holds the image variant "flip-one-bit-in-manufacturer-image" of the next firmware version

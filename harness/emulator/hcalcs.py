@@ -40,7 +40,7 @@ from harness.crypto.eui64 import Eui64
 from harness.crypto.keystore import KeyRole, KeyStore
 from harness.emulator.faults import FaultSet
 from harness.emulator.hcalcs_faults import HcalcsFaultSet, parse_hcalcs_faults
-from harness.emulator.node import EmulatedZigbeeNode, Transmit
+from harness.emulator.node import COORDINATOR_NWK, EmulatedZigbeeNode, Transmit
 from harness.emulator.ota_client import (
     DowngradePolicy,
     GbImageVerifier,
@@ -212,13 +212,12 @@ class HcalcsNvm:
     future: FutureActivation | None = None
     load_switch: bool = False
 
-    def to_json(self, *, keep_future: bool = True) -> dict[str, Any]:
+    def to_json(self, *, keep_future: bool = True, keep_held: bool = True) -> dict[str, Any]:
         future = self.future if keep_future else None
+        held = self.held if keep_held else None
         return {
             "running_version": self.running_version,
-            "held": None
-            if self.held is None
-            else {"version": self.held.version, "image": self.held.manufacturer_image.hex()},
+            "held": None if held is None else {"version": held.version, "image": held.manufacturer_image.hex()},
             "last_counter": self.last_counter,
             "alert_counter": self.alert_counter,
             "future": None
@@ -827,6 +826,8 @@ class HcalcsEmulator(EmulatedZigbeeNode):
         self, endpoint: int, cluster_id: int, hdr: foundation.ZCLHeader, payload: bytes
     ) -> foundation.Status | None:
         if cluster_id == Ota.cluster_id:
+            if self.faults.obey_zigbee_upgrade_now and self._zigbee_upgrade_now(hdr, payload):
+                return None
             return self.ota.handle(self.current_packet, hdr, payload)
         if cluster_id == SmartEnergyTunneling.cluster_id:
             status = self.tunnel.handle(hdr, payload)
@@ -836,6 +837,23 @@ class HcalcsEmulator(EmulatedZigbeeNode):
             self.load_switch = {0x00: False, 0x01: True, 0x02: not self.load_switch}[hdr.command_id]
             return foundation.Status.SUCCESS
         return super().on_cluster_command(endpoint, cluster_id, hdr, payload)
+
+    def _zigbee_upgrade_now(self, hdr: foundation.ZCLHeader, payload: bytes) -> bool:
+        """Fault obey-zigbee-upgrade-now: an Upgrade End Response "now" activates the held image."""
+        if hdr.command_id != Ota.ClientCommandDefs.upgrade_end_response.id or self.gbcs.nvm.held is None:
+            return False
+        packet = self.current_packet
+        if packet is None or packet.src.address != COORDINATOR_NWK:
+            return False  # only the CH: a rogue node is still ignored (CS-12)
+        try:
+            response, _ = Ota.ClientCommandDefs.upgrade_end_response.schema.deserialize(payload)
+        except (ValueError, KeyError):
+            return False
+        if response.upgrade_time == 0xFFFFFFFF:
+            return False
+        self.gbcs.activate(self.gbcs.nvm.held)
+        self._activated()
+        return True
 
     # -- what a test or adapter may look at ----------------------------------------------------------------
     @property
@@ -850,7 +868,10 @@ class HcalcsEmulator(EmulatedZigbeeNode):
     def to_state(self) -> dict[str, Any]:
         state = super().to_state()
         state["ota_nvm"] = self.ota.nvm.to_json()
-        state["hcalcs_nvm"] = self.gbcs.nvm.to_json(keep_future=not self.faults.forget_future_dated_on_power_cycle)
+        state["hcalcs_nvm"] = self.gbcs.nvm.to_json(
+            keep_future=not self.faults.forget_future_dated_on_power_cycle,
+            keep_held=not self.faults.lose_held_image_on_power_cycle,
+        )
         return state
 
     @classmethod

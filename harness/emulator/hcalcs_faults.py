@@ -129,6 +129,18 @@ class HcalcsFaultSet:
         "After a successful CS06, CS08 still carries the old version.",
     )
 
+    obey_zigbee_upgrade_now: bool = _knob(
+        ("HG-03",),
+        "Activates the held image when the CH (its trust centre) sends an Upgrade End Response with UpgradeTime "
+        "now over Zigbee.",
+        "After the CH's 'upgrade now', the running version changes without any CS06.",
+    )
+    lose_held_image_on_power_cycle: bool = _knob(
+        ("HG-11", "HG-12"),
+        "Keeps the held image in RAM only.",
+        "After a power cycle, CS06 for the downloaded image gets noImageHeld (1) instead of success.",
+    )
+
     @property
     def names(self) -> tuple[str, ...]:
         return tuple(name for name, fault in HCALCS_FAULTS.items() if getattr(self, fault.attribute))
