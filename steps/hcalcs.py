@@ -26,6 +26,7 @@ from steps.ota import DUT, DUTS, hold_image, run_download
 
 FUTURE_DATED_ALERT_CODE = 0x00CA
 RECEIPT_OK, RECEIPT_FAILED = 0x8F72, 0x8F1C
+FIRMWARE_CHANGED = 0x8F43
 #: The hash of an image the device never received (HG-08, HG-09): any 32 octets no image of the run has.
 ANOTHER_IMAGE_HASH = hashlib.sha256(b"an image the device never received").digest()
 _DEFECTS = {
@@ -52,6 +53,14 @@ def _is(apdu: bytes, cra: CraFlag, code: int) -> bool:
 
 def _receipt_code(state: ScenarioState) -> int:
     return int(state.profile.pixit_value("hcalcs.receipt_alert_message_code"))
+
+
+def _gbz_alert_code(state: ScenarioState, apdu: bytes) -> int | None:
+    """The alert code of a GBZ alert under the receipt alert's message code; None for anything else."""
+    if not _is(apdu, CraFlag.ALERT, _receipt_code(state)):
+        return None
+    payload: Any = decode_message(apdu, keys=state.dut.keystore).payload
+    return int(payload["alertCode"]) if isinstance(payload, dict) else None
 
 
 def _fetched(state: ScenarioState) -> bool:
@@ -165,7 +174,9 @@ async def receipt_alert(scenario_state: ScenarioState) -> None:
     code = _receipt_code(state)
     await receive_apdu(
         state,
-        lambda apdu: _is(apdu, CraFlag.ALERT, code),
+        lambda apdu: (
+            _gbz_alert_code(state, apdu) in (RECEIPT_OK, RECEIPT_FAILED, None) and _is(apdu, CraFlag.ALERT, code)
+        ),
         state.budget("alert"),
         expected=f"a Firmware Distribution Receipt Alert (message code {code:#06x}, PIXIT "
         "hcalcs.receipt_alert_message_code) through the tunnel",
@@ -194,6 +205,22 @@ def receipt_alert_content(scenario_state: ScenarioState, alert: str, hash: str |
         assert calculated == expected, failure_message(
             f"the SHA-256 of the Manufacturer Image {expected.hex()}", f"{calculated.hex()}"
         )
+
+
+@then(parsers.re(rf"{DUT} sends an alert with alert code 0x8F43 within the alert budget"))
+@sync_step
+async def firmware_changed_alert(scenario_state: ScenarioState) -> None:
+    """HG-19, for a device that declares PICS GB.HCALCS.ALERT_8F43: 0x8F43 after the activation."""
+    state = scenario_state
+    await receive_apdu(
+        state,
+        lambda apdu: _gbz_alert_code(state, apdu) == FIRMWARE_CHANGED,
+        state.budget("alert"),
+        expected="an alert with alert code 0x8F43 (Change in the executing firmware version), which the "
+        "profile declares (PICS GB.HCALCS.ALERT_8F43), as a GBZ alert under PIXIT hcalcs.receipt_alert_message_code",
+        stimulus="a CS06 that activated the held image",
+        stimulus_received=lambda: _fetched(state),
+    )
 
 
 # -- Then: CS06 responses -----------------------------------------------------------------------------------------

@@ -29,6 +29,15 @@ Feature: Activation of HCALCS firmware by the CS06 Activate Firmware command
     Then the HCALCS answers with a CS08 response within the GBCS response budget
     And the CS08 response reports the new firmware version
 
+  @req:HG-19 @pics:GB.HCALCS.CS06 @pics:GB.HCALCS.ALERT_8F43 @assumption
+  Scenario: A device configured to raise 0x8F43 does so, signed, after a firmware activation
+    Given the Communications Hub holds a valid image of the next firmware version
+    When the HCALCS downloads the image
+    And the DCC sends the HCALCS a CS06 Activate Firmware command with the image's hash
+    Then the HCALCS answers with a CS06 response within the GBCS response budget
+    And the HCALCS sends an alert with alert code 0x8F43 within the alert budget
+    And the message's signature verifies with the HCALCS's digital-signing certificate
+
   @req:HG-18 @pics:GB.HCALCS.CS06 @assumption
   Scenario: The load switch keeps its state across a firmware activation
     Given the HCALCS's load switch is on

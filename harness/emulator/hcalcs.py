@@ -98,6 +98,7 @@ ALERT_VERIFICATION_OK = 0x8F72
 ALERT_VERIFICATION_FAILED = 0x8F1C
 ALERT_FUTURE_DATED_OK = 0x8F66
 ALERT_FUTURE_DATED_FAILED = 0x8F67
+ALERT_FIRMWARE_CHANGED = 0x8F43
 
 
 class ResponseCode:
@@ -300,8 +301,12 @@ class HcalcsGbcs:
         receipt_alert_code: int = DEFAULT_RECEIPT_ALERT_CODE,
         on_future_changed: Callable[[], None] | None = None,
         on_persist: Callable[[], None] | None = None,
+        alert_8f43: bool = False,
     ) -> None:
         self.eui = eui
+        #: HG-19 (PICS GB.HCALCS.ALERT_8F43): raise 0x8F43 after each activation, as a GBZ alert without data
+        #: under the receipt alert's message code [I: its form for an HCALCS is unknown].
+        self.alert_8f43 = alert_8f43
         self.keys = keys
         self.nvm = nvm
         self.put = put
@@ -346,16 +351,19 @@ class HcalcsGbcs:
         self._persist()
         if self.faults.no_receipt_alert:
             return
-        alert = ALERT_VERIFICATION_OK if ok else ALERT_VERIFICATION_FAILED
+        self._gbz_alert(ALERT_VERIFICATION_OK if ok else ALERT_VERIFICATION_FAILED, calculated)
+
+    def _gbz_alert(self, alert_code: int, image_hash: bytes | None) -> None:
+        """A GBZ alert under the receipt alert's message code (PIXIT hcalcs.receipt_alert_message_code)."""
         payload = encode_payload(
             self.receipt_alert_code,
             CraFlag.ALERT,
             {
                 "profileId": GBZ_PROFILE_ID,
                 "componentCount": 1,
-                "alertCode": alert,
+                "alertCode": alert_code,
                 "timestamp": naive_utc(self.now()).replace(microsecond=0),
-                "calculatedManufacturerHash": calculated,
+                "calculatedManufacturerHash": image_hash,
             },
         )
         self._send_alert(self.receipt_alert_code, payload)
@@ -464,12 +472,14 @@ class HcalcsGbcs:
         return ResponseCode.SUCCESS, self.nvm.running_version
 
     def activate(self, held: HeldImage) -> None:
-        """The held image becomes the running one; the load switch keeps its state (HG-18)."""
+        """The held image becomes the running one; the load switch keeps its state (HG-18); 0x8F43 (HG-19)."""
         self.nvm.running_version = held.version
         self.nvm.held = None
         if self.faults.lose_load_switch_state:
             self.nvm.load_switch = False
         self._persist()
+        if self.alert_8f43 and not self.faults.no_8f43_alert:
+            self._gbz_alert(ALERT_FIRMWARE_CHANGED, None)
 
     def _respond_cs06(self, command: GeneralBlockHeader, value: Any) -> None:
         header = GeneralBlockHeader(
@@ -566,6 +576,7 @@ class HcalcsEmulator(EmulatedZigbeeNode):
         faults: Iterable[str] | HcalcsFaultSet | None = None,
         keys: HcalcsKeys | None = None,
         receipt_alert_code: int = DEFAULT_RECEIPT_ALERT_CODE,
+        alert_8f43: bool = False,
         tunnel: TunnelConfig | Mapping[str, Any] | None = None,
         tunnel_poll_s: float | None = 30.0,
         trust_centre_ieee: str | None = None,
@@ -606,6 +617,7 @@ class HcalcsEmulator(EmulatedZigbeeNode):
             ota=dataclasses.asdict(ota),
             faults=list(fault_set.names),
             receipt_alert_code=receipt_alert_code,
+            alert_8f43=alert_8f43,
             tunnel=dataclasses.asdict(tunnel),
             tunnel_poll_s=tunnel_poll_s,
             trust_centre_ieee=str(tc_ieee),
@@ -640,6 +652,7 @@ class HcalcsEmulator(EmulatedZigbeeNode):
             receipt_alert_code=receipt_alert_code,
             on_future_changed=self._arm_future,
             on_persist=self._gbcs_persisted,
+            alert_8f43=alert_8f43,
         )
         #: APDUs waiting for the tunnel grant, and every APDU the device sent (evidence for tests).
         self.outbox: list[bytes] = []
@@ -672,6 +685,7 @@ class HcalcsEmulator(EmulatedZigbeeNode):
             "ota": OtaClientConfig(**fields),
             "faults": parse_hcalcs_faults(pixit("emulator.faults")),
             "receipt_alert_code": int(pixit("hcalcs.receipt_alert_message_code")),
+            "alert_8f43": bool(profile.pics("GB.HCALCS.ALERT_8F43")),
             "tunnel": TunnelConfig.from_profile(profile),
             "endpoint_id": pixit("dut.endpoint"),
         }

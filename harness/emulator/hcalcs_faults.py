@@ -141,6 +141,12 @@ class HcalcsFaultSet:
         "After a power cycle, CS06 for the downloaded image gets noImageHeld (1) instead of success.",
     )
 
+    no_8f43_alert: bool = _knob(
+        ("HG-19",),
+        "Raises no 0x8F43 alert after a firmware activation although configured (PICS) to.",
+        "No alert with alert code 0x8F43 arrives after a successful CS06.",
+    )
+
     @property
     def names(self) -> tuple[str, ...]:
         return tuple(name for name, fault in HCALCS_FAULTS.items() if getattr(self, fault.attribute))

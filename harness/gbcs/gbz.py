@@ -57,6 +57,17 @@ RECEIPT_ALERT_FORMAT = Struct(
     Terminated,
 )
 _FIELDS = ("profileId", "componentCount", "alertCode", "timestamp", "calculatedManufacturerHash")
+#: The same alert with no data after the time: how the suite's HCALCS sends 0x8F43 "Change in the executing
+#: firmware version" [I: the form and message code of that alert for an HCALCS are unknown, digest §8.2 HG-19].
+ALERT_WITHOUT_DATA_FORMAT = Struct(
+    "profileId" / Int16ub,
+    "componentCount" / Int8ub,
+    "alertCode" / Int16ub,
+    "timestamp" / _GbzTime(Int32ub),
+    Terminated,
+)
+#: Alert codes whose GBZ alert carries the Manufacturer Image hash.
+RECEIPT_ALERT_CODES = frozenset({0x8F72, 0x8F1C})
 
 
 class GbzReceiptAlert:
@@ -71,12 +82,16 @@ class GbzReceiptAlert:
         try:
             parsed = RECEIPT_ALERT_FORMAT.parse(bytes(data))
         except (ConstructError, OverflowError, ValueError) as err:
-            raise PayloadError(f"not a {self.name}: {_first_line(err)}") from None
-        return {key: parsed[key] for key in _FIELDS}
+            try:
+                parsed = ALERT_WITHOUT_DATA_FORMAT.parse(bytes(data))
+            except (ConstructError, OverflowError, ValueError):
+                raise PayloadError(f"not a {self.name}: {_first_line(err)}") from None
+        return {key: parsed.get(key) for key in _FIELDS}
 
     def encode(self, value: dict[str, Any]) -> bytes:
+        form = ALERT_WITHOUT_DATA_FORMAT if value.get("calculatedManufacturerHash") is None else RECEIPT_ALERT_FORMAT
         try:
-            return RECEIPT_ALERT_FORMAT.build(value)
+            return form.build(value)
         except (ConstructError, OverflowError, ValueError, TypeError, AttributeError, KeyError) as err:
             raise PayloadError(f"cannot encode {self.name}: {_first_line(err)}") from None
 
@@ -87,7 +102,12 @@ class GbzReceiptAlert:
             found.append(f"{self.name}.profileId is 0x{value['profileId']:04X}, GBZ uses 0x{GBZ_PROFILE_ID:04X}")
         if value["componentCount"] != 1:
             found.append(f"{self.name}.componentCount is {value['componentCount']}, the receipt alert has one")
-        hash_length = len(value["calculatedManufacturerHash"])
+        digest = value["calculatedManufacturerHash"]
+        if digest is None:
+            if value["alertCode"] in RECEIPT_ALERT_CODES:
+                found.append(f"{self.name}: alert 0x{value['alertCode']:04X} carries no Manufacturer Image hash")
+            return found
+        hash_length = len(digest)
         if hash_length != RECEIPT_HASH_LENGTH:
             found.append(f"{self.name}.calculatedManufacturerHash has {hash_length} octets, a SHA-256 has 32")
         return found
@@ -99,7 +119,9 @@ class GbzReceiptAlert:
             "componentCount": value["componentCount"],
             "alertCode": {"value": code, "name": alert_code_name(code), "hex": f"0x{code:04X}"},
             "timestamp": format_time(value["timestamp"]),
-            "calculatedManufacturerHash": bytes(value["calculatedManufacturerHash"]).hex().upper(),
+            "calculatedManufacturerHash": None
+            if value["calculatedManufacturerHash"] is None
+            else bytes(value["calculatedManufacturerHash"]).hex().upper(),
         }
 
 

@@ -114,7 +114,8 @@ _MESSAGES = (
     ),
     MessageSpec(
         0x00CF, CraFlag.ALERT, "Firmware Distribution Receipt Alert (GBZ)", gbz.RECEIPT_ALERT,
-        signed=True, mac=False, source="C-data RTDS FDRA-ZigBee ALERT", alert_codes=frozenset({0x8F72, 0x8F1C}),
+        signed=True, mac=False, source="C-data RTDS FDRA-ZigBee ALERT; 0x8F43 without data [I]",
+        alert_codes=frozenset({0x8F72, 0x8F1C, 0x8F43}),
     ),
 )  # fmt: skip
 

@@ -922,9 +922,10 @@ PIXIT_ITEMS: Mapping[str, PixitItem] = _pixit(
     PixitItem(
         "hcalcs.receipt_alert_message_code",
         HexIntType(bits=16),
-        "GBCS message code of the HCALCS Firmware Distribution Receipt Alert (GBZ form like a GSME).",
+        "GBCS message code of the HCALCS Firmware Distribution Receipt Alert (GBZ form like a GSME); the "
+        "suite expects the 0x8F43 alert, if PICS GB.HCALCS.ALERT_8F43, under the same code.",
         default="0x00CF",
-        requirements=("HG-04", "HG-05"),
+        requirements=("HG-04", "HG-05", "HG-19"),
         assumption=True,
     ),
     PixitItem(

@@ -109,7 +109,8 @@ def dut_seen_evidence(transcript: Transcript, device: Any | None) -> dict[str, A
     """
     # str(): zigpy's LimitedCharString does not survive pickling between xdist processes.
     seen: dict[str, Any] = {
-        key: None if getattr(device, key, None) is None else str(getattr(device, key)) for key in ("manufacturer", "model")
+        key: None if getattr(device, key, None) is None else str(getattr(device, key))
+        for key in ("manufacturer", "model")
     }
     queries = [e for e in transcript.ota_requests("query_next_image") if not e.malformed]
     for field_name, (key, width) in _SEEN_QUERY_FIELDS.items():
