@@ -7,8 +7,25 @@ import logging
 from collections.abc import Iterator
 
 import pytest
+from _pytest.nodeid import coerce_node_id
 
 from harness.clock import VirtualClock
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Keep ``--dist loadgroup`` groups together (the fault matrix, the browser and seam runs compute one
+    expensive module fixture each). pytest-xdist 3.8 tags a group by setting ``Item._nodeid``, which pytest 9
+    no longer reads (the node id lives in ``_id``), so without this each group is scattered over the workers
+    and its fixture computed on every one of them."""
+    if not getattr(config.option, "loadgroup", False):
+        return
+    for item in items:
+        names = sorted(
+            {str(m.args[0] if m.args else m.kwargs.get("name", "default")) for m in item.iter_markers("xdist_group")}
+        )
+        if names and "@" not in item.nodeid:
+            item._id = coerce_node_id(f"{item.nodeid}@{'_'.join(names)}")
 
 
 @pytest.fixture
