@@ -38,8 +38,9 @@ def test_repeat_2_writes_each_repetition_and_a_combined_statement_with_repeatabi
     (waits,) = [s for s in model["scenarios"] if "WAIT_FOR_DATA" in s["scenario"]]
     (plot,) = waits["evidence"]["transfer_plots"]
     assert plot["path"].startswith("repeat-1/evidence/") and (run_dir / plot["path"]).read_bytes()[:4] == b"\x89PNG"
-    html = (run_dir / "conformance.html").read_text()
-    assert "Repeatability (2 repetitions)" in html and "No scenario is flaky." in html
+    for page in ("conformance.html", "certification.html"):
+        html = (run_dir / page).read_text()
+        assert "Repeatability (2 repetitions)" in html and "No scenario is flaky." in html, page
     assert "Repetitions: 2; flaky: none." in proc.stdout
     assert list((run_dir / "allure-results").glob("*-result.json"))  # one Allure directory for all repetitions
 
