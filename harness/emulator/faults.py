@@ -239,12 +239,12 @@ class FaultSet:
     )
     # -- GBCS: CS09 alert and CS08 read (harness.emulator.gbcs_device) -------------------------------
     no_cs09_alert: bool = _knob(
-        ("PZ-22",),
+        ("PZ-22", "PZ-23"),
         "Sends no CS09 Firmware Activation Alert after an activation attempt.",
         "No CS09 alert arrives through the tunnel after activation.",
     )
     cs09_bad_signature: bool = _knob(
-        ("PZ-22", "CS-19"),
+        ("PZ-22", "PZ-23", "CS-19"),
         "Signs the CS09 alert with a corrupted signature (first octet of r inverted).",
         "The CS09 alert's signature does not verify with the PPMID's DS certificate.",
     )

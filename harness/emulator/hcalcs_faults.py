@@ -108,7 +108,7 @@ class HcalcsFaultSet:
         "The CS08 response has responseCode 1 though the version can be read.",
     )
     corrupt_alert_signature: bool = _knob(
-        ("HG-04", "HG-12", "CS-19"),
+        ("HG-04", "HG-12", "HG-19", "CS-19"),
         "Signs its alerts with one octet of the signature changed.",
         "The receipt and future-dated alerts' signatures do not verify with the HCALCS's DS certificate.",
     )
