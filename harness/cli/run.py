@@ -96,6 +96,9 @@ def run_command(args: argparse.Namespace) -> int:
 
 def _pytest_args(args: argparse.Namespace, run_dir: Path, allure_dir: Path) -> list[str]:
     progress = {None: [], True: ["--progress=on"], False: ["--progress=off"]}[args.progress]
+    # The operator reads verdicts and their messages (printed at the end), not pytest's tracebacks; --debug
+    # or an explicit --tb brings them back.
+    tracebacks = args.debug or any(a.startswith("--tb") for a in args.extra)
     return [
         str(BINDING_MODULE),
         f"--rootdir={PROJECT_ROOT}",
@@ -105,6 +108,7 @@ def _pytest_args(args: argparse.Namespace, run_dir: Path, allure_dir: Path) -> l
         f"--alluredir={allure_dir}",
         f"--run-dir={run_dir}",
         "-q",
+        *([] if tracebacks else ["--tb=no", "-rN"]),
         *progress,
         *(["--profile", args.profile] if args.profile else []),
         *(f"--pixit={kv}" for kv in args.pixit),
@@ -173,5 +177,23 @@ def _exit_code(pytest_status: int, run_dir: Path) -> int:
     if repeat := model.get("repeatability"):
         flaky = repeat["flaky"]
         print(f"Repetitions: {repeat['repetitions']}; flaky: {', '.join(flaky) if flaky else 'none'}.")
+    _print_problems(model["scenarios"])
     print(f"Scenarios: {totals or 'none collected'}. Exit code {int(code)} ({RunExit(code).name}).")
     return int(code)
+
+
+#: How many scenarios without a PASS the end-of-run summary names before pointing to the statement.
+_SUMMARY_LIMIT = 25
+
+
+def _print_problems(scenarios: list[dict]) -> None:
+    """Each scenario that did not pass, with the first lines of its operator message (what was expected,
+    what was observed, what to do); the statement has the rest and the evidence."""
+    problems = [s for s in scenarios if s["verdict"] not in (Verdict.PASS.value, Verdict.NOT_APPLICABLE.value)]
+    for scenario in problems[:_SUMMARY_LIMIT]:
+        lines = [line for line in str(scenario.get("message") or "").splitlines() if line.strip()][:2]
+        print(f"{scenario['verdict']:<13} {scenario['scenario']}")
+        for line in lines:
+            print(f"{'':14}{line[:300]}")
+    if len(problems) > _SUMMARY_LIMIT:
+        print(f"... and {len(problems) - _SUMMARY_LIMIT} more: see the conformance statement")

@@ -13,7 +13,6 @@ from pathlib import Path
 
 from harness.errors import UsageError
 from harness.exitcodes import RunExit
-from harness.reports.spec import build_spec, load_run, write_spec
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_FEATURES = PROJECT_ROOT / "features"
@@ -34,6 +33,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def spec_command(args: argparse.Namespace) -> int:
+    # Imported here: it loads pytest-bdd's parser, which must not precede pytest's assertion rewriting in `run`.
+    from harness.reports.spec import build_spec, load_run, write_spec
+
     if not args.features.is_dir():
         raise UsageError(f"--features {args.features}: not a directory (give the suite's features/ folder)")
     statement = load_run(args.run) if args.run is not None else None

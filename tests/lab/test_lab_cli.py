@@ -24,7 +24,13 @@ START_ACTION = "ACTION: check that the coordinator is connected and powered"
 
 
 def _no_traceback(result: RunResult) -> None:
-    assert "Traceback (most recent call last)" not in result.out + result.err
+    """Neither Python's traceback nor pytest's failure excerpts: the operator reads verdicts and messages."""
+    shown = result.out + result.err
+    assert "Traceback (most recent call last)" not in shown
+    assert "_ _ _ _" not in shown and "\nE   " not in shown, shown[-3000:]
+    for scenario in result.statement["scenarios"]:
+        if scenario["verdict"] not in ("PASS", "NOT_APPLICABLE"):  # each one named in the end-of-run summary
+            assert f"{scenario['verdict']:<13} {scenario['scenario']}" in result.out
 
 
 #: A real radio library when one is installed (bellows, the `ezsp` extra), else a radio class opening the socket.
