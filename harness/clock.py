@@ -140,6 +140,16 @@ class Clock:
                 woke = True
         return woke
 
+    def abort(self, error: BaseException) -> bool:
+        """Make the innermost ``run_until`` in progress (and the verbs built on it) raise ``error`` now: the
+        lab broke (a radio lost), so a wait must end at once instead of after its budget. False when nothing
+        was waiting."""
+        pending = [waiter for waiter in self._state.waiters if not waiter.future.done()]
+        if not pending:
+            return False
+        pending[-1].future.set_exception(error)
+        return True
+
     # -- verbs ----------------------------------------------------------------------------------------
     async def run_for(self, seconds: float) -> None:
         """Let everything run for ``seconds`` of clock time."""
@@ -174,7 +184,12 @@ class Clock:
         """Await ``awaitable`` while letting time run, at most ``budget``; raise BudgetExpired after."""
         budget = as_budget(budget)
         task = asyncio.ensure_future(awaitable)
-        if not await self.run_until(task.done, budget):
+        try:
+            done = await self.run_until(task.done, budget)
+        except BaseException:
+            task.cancel()  # the wait was aborted (or cancelled): do not leave the work running
+            raise
+        if not done:
             task.cancel()
             raise BudgetExpired(budget, what or repr(awaitable))
         return task.result()

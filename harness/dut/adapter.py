@@ -651,7 +651,7 @@ class DutAdapter:
         timer re-checks every ``_LOST_RECHECK_S`` of clock time (it fires only while a wait lets time run)."""
         if self.app is None or self.radio_lost is None:
             return
-        _fail_pending_waits(self.clock, error)
+        self.clock.abort(error())
         self.clock.loop.call_later(_LOST_RECHECK_S, self._abort_waits_while_lost, error)
 
     def _save_network_state(self, app: HarnessAppMixin) -> None:
@@ -832,19 +832,6 @@ class _RadioWatch:
     def connection_lost(self, exc: Exception) -> None:
         # Radio libraries may report from their own serial thread: act on the clock's loop.
         self._adapter.clock.loop.call_soon_threadsafe(self._adapter._on_radio_lost, exc)
-
-
-def _fail_pending_waits(clock: Clock, error: Callable[[], Exception]) -> None:
-    """Make the innermost wait in progress on ``clock`` (``run_until`` and the verbs built on it) raise
-    ``error()``; the verbs around it then end with it (``run_until_complete`` re-raises its task's error), and
-    the next tick fails whatever wait is still pending.
-
-    The clock has no public verb for "the lab broke" (proposed for harness/clock.py); its waiters are futures
-    the verbs await, so failing them ends the scenario's wait now instead of after its budget.
-    """
-    pending = [waiter for waiter in clock._state.waiters if not waiter.future.done()]
-    if pending:
-        pending[-1].future.set_exception(error())
 
 
 def _load_class(spec: str) -> Any:

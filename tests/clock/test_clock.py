@@ -146,3 +146,18 @@ def test_real_clock_sleeps_for_real():
 )
 def test_durations_read_naturally(seconds, text):
     assert format_duration(seconds) == text
+
+
+def test_abort_ends_the_wait_in_progress_with_the_lab_error_and_cancels_its_work():
+    clock = VirtualClock()
+    work = clock.loop.create_future()  # something that would never finish by itself
+
+    async def scenario():
+        clock.loop.call_later(5.0, clock.abort, ConnectionError("radio lost"))
+        await clock.run_until_complete(work, Budget("coordinator command", 3600.0), "a command")
+
+    with pytest.raises(ConnectionError, match="radio lost"):
+        run(clock, scenario())
+    assert 5.0 <= clock.now() < 6.0  # at once, not after the budget
+    assert work.cancelled()
+    assert clock.abort(ConnectionError("again")) is False  # nothing is waiting any more
