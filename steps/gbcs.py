@@ -55,6 +55,19 @@ def _is_cs08_response(apdu: bytes) -> bool:
     return header is not None and header.cra_flag == CraFlag.RESPONSE and header.message_code == CS08_MESSAGE_CODE
 
 
+def require_four_octets(decoded: DecodedMessage) -> None:
+    """A version that is not 4 octets (CS-18, judged by the CS08 scenario) leaves nothing to compare."""
+    payload: Any = decoded.payload
+    octets = bytes(payload["firmwareVersion"])
+    if len(octets) != 4:
+        raise Inconclusive(
+            no_verdict_message(
+                f"the firmwareVersion {octets.hex()} is {len(octets)} octets, not 4, so it cannot be compared",
+                "see the CS08 scenario (CS-18)",
+            )
+        )
+
+
 def _version(decoded: DecodedMessage) -> int:
     payload: Any = decoded.payload
     return int.from_bytes(payload["firmwareVersion"], "big")
@@ -248,6 +261,7 @@ def cs08_equals_cs09(scenario_state: ScenarioState) -> None:
     decoded = _cs08(state)
     if state.cs09_version is None:
         raise Inconclusive(no_verdict_message("no CS09 version to compare with", "see the previous steps"))
+    require_four_octets(decoded)
     observed = _version(decoded)
     assert observed == state.cs09_version, failure_message(
         f"the CS08 firmwareVersion {_hex(state.cs09_version)} of the latest CS09 success alert", _hex(observed)

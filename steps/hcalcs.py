@@ -21,7 +21,7 @@ from harness.gbcs import CraFlag, DecodedMessage, GbcsFormatError, decode_apdu, 
 from harness.gbcs.commands import CS06_MESSAGE_CODE, Cs06Defect
 from harness.verdicts import DeviceFailure, Inconclusive, failure_message, no_verdict_message
 from steps.context import ScenarioState
-from steps.gbcs import receive_apdu
+from steps.gbcs import receive_apdu, require_four_octets
 from steps.ota import DUT, DUTS, hold_image, run_download
 
 FUTURE_DATED_ALERT_CODE = 0x00CA
@@ -332,6 +332,7 @@ def cs08_reports(scenario_state: ScenarioState, which: str) -> None:
                 "see the CS08 scenario (HG-17)",
             )
         )
+    require_four_octets(state.gbcs_message)  # type: ignore[arg-type]
     expected, observed = _version(which, state), int.from_bytes(payload["firmwareVersion"], "big")
     assert observed == expected, failure_message(
         f"CS08 firmwareVersion {_hex(expected)} (the {which} version)", _hex(observed)

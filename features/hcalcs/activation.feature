@@ -136,7 +136,7 @@ Feature: Activation of HCALCS firmware by the CS06 Activate Firmware command
     Then the HCALCS sends no CS06 response with an execution outcome within the GBCS response budget
     And the HCALCS still runs its old firmware version
 
-  @req:HG-17 @pics:GB.HCALCS.CS08
+  @req:HG-17 @req:CS-18 @pics:GB.HCALCS.CS08
   Scenario: The HCALCS answers CS08 with its running firmware version under a valid MAC
     When the DCC sends the HCALCS a CS08 Read Firmware Version command
     Then the HCALCS answers with a CS08 response within the GBCS response budget

@@ -27,7 +27,7 @@ Feature: The PPMID's GBCS firmware messages through the Communications Hub
     And the alert's signature verifies with the PPMID's digital-signing certificate
     And the PPMID still runs its old firmware version
 
-  @req:PZ-28 @pics:GB.PPMID.CS08
+  @req:PZ-28 @req:CS-18 @pics:GB.PPMID.CS08
   Scenario: The PPMID answers CS08 with its running firmware version under a valid MAC
     When the DCC sends the PPMID a CS08 Read Firmware Version command
     Then the PPMID answers with a CS08 response within the GBCS response budget

@@ -258,6 +258,11 @@ class FaultSet:
         "The CS09 success alert carries the version that ran before the activation.",
         "CS09 firmwareVersion differs from the new file version.",
     )
+    cs08_short_version: bool = _knob(
+        ("CS-18", "PZ-28"),
+        "CS08 reports the firmware version in 3 octets (its first octet dropped).",
+        "The CS08 response's firmwareVersion is not 4 octets.",
+    )
     cs08_stale_version: bool = _knob(
         ("PZ-28", "PZ-29"),
         "Answers CS08 with the version it was manufactured with, not the running one.",

@@ -149,7 +149,10 @@ class GbcsDevice:
             payload = encode_payload(
                 CS08_MESSAGE_CODE,
                 CraFlag.RESPONSE,
-                {"firmwareVersion": version.to_bytes(4, "big"), "responseCode": READ_SUCCESS},
+                {
+                    "firmwareVersion": _version_octets(version, self._fault("cs08_short_version")),
+                    "responseCode": READ_SUCCESS,
+                },
             )
         except PayloadError as err:  # pragma: no cover - our own value
             LOGGER.error("CS08 response payload: %s", err)
@@ -168,3 +171,9 @@ class GbcsDevice:
 
 
 __all__ = ["GbcsDevice"]
+
+
+def _version_octets(version: int, short: bool) -> bytes:
+    """The 4-octet firmware version (CS-18); knob cs08-short-version drops its first octet."""
+    octets = version.to_bytes(4, "big")
+    return octets[1:] if short else octets

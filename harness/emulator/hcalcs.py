@@ -508,9 +508,8 @@ class HcalcsGbcs:
             supplementary_remote_party_counter=command.supplementary_remote_party_counter,
         )
         read = (0, 1) if self.faults.cs08_read_failure else (self.reported_version, 0)  # HG-17: readFailure
-        payload = encode_payload(
-            CS08, CraFlag.RESPONSE, {"firmwareVersion": read[0].to_bytes(4, "big"), "responseCode": read[1]}
-        )
+        octets = read[0].to_bytes(4, "big")[1 if self.faults.cs08_short_version else 0 :]  # CS-18
+        payload = encode_payload(CS08, CraFlag.RESPONSE, {"firmwareVersion": octets, "responseCode": read[1]})
         self.put(encode_apdu(wrap(GeneralSigning(header, payload), self.keys.device_ka, self.keys.acb_ka)))
 
     # -- future-dated execution ------------------------------------------------------------------------------

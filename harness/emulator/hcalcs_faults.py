@@ -123,6 +123,11 @@ class HcalcsFaultSet:
         "Signs its CS06 responses with one octet of the signature changed.",
         "The CS06 response's signature does not verify with the HCALCS's DS certificate.",
     )
+    cs08_short_version: bool = _knob(
+        ("CS-18", "HG-17"),
+        "CS08 reports the firmware version in 3 octets (its first octet dropped).",
+        "The CS08 response's firmwareVersion is not 4 octets.",
+    )
     cs08_stale_version: bool = _knob(
         ("HG-11", "HG-17"),
         "CS08 reports the version the device was manufactured with, even after an activation.",

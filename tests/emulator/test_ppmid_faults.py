@@ -575,6 +575,15 @@ def _cs09_old(make_env: EnvFactory, faulty: bool, knob: str) -> None:
     assert decoded.payload["activateImage"] == 0
 
 
+@scenario("cs08-short-version")
+def _cs08_short(make_env: EnvFactory, faulty: bool, knob: str) -> None:
+    device, sent, pki = _gbcs(faulty, knob)
+    device.on_apdu(_cs08(pki), 0x01020304)
+    decoded = decode_message(sent[0], keys=pki.keystore())
+    assert decoded.payload["firmwareVersion"] == (bytes([2, 3, 4]) if faulty else bytes([1, 2, 3, 4]))
+    assert bool(decoded.defects) is faulty
+
+
 @scenario("cs08-stale-version")
 def _cs08_stale(make_env: EnvFactory, faulty: bool, knob: str) -> None:
     device, sent, pki = _gbcs(faulty, knob)

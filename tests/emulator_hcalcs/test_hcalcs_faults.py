@@ -24,7 +24,7 @@ def code_and_version(suite: Suite, apdu: bytes) -> tuple[int, int]:
 
 
 def test_catalogue() -> None:
-    assert len(HCALCS_FAULTS) == 24
+    assert len(HCALCS_FAULTS) == 25
     for fault in HCALCS_FAULTS.values():
         assert fault.requirements and all(r.startswith(("HG-", "CS-")) for r in fault.requirements)
     assert parse_hcalcs_faults(["ignore-counter"]).ignore_counter
