@@ -8,6 +8,7 @@ them: frames the CH receives, Default Responses, attributes read over ZCL, liven
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -26,16 +27,10 @@ from harness.emulator.ppmid import PpmidEmulator
 from harness.errors import ConfigurationError
 from harness.gbcs import (
     Check,
-    CraFlag,
-    GeneralBlockHeader,
-    GeneralCiphered,
-    GeneralSigning,
     Verdict,
     decode_message,
-    encode_apdu,
-    encode_payload,
-    protect,
 )
+from harness.gbcs.commands import DccCommands
 from harness.requirements.catalogue import load_catalogue
 
 if TYPE_CHECKING:
@@ -517,22 +512,16 @@ def _gbcs(faulty: bool, knob: str) -> tuple[GbcsDevice, list[bytes], TestPki]:
     return device, sent, pki
 
 
+_CS08_TIME = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+
+
 def _cs08(pki: TestPki, *, corrupt: bool = False) -> bytes:
-    acb, ppmid = pki.party("acb").eui, pki.party("ppmid").eui
-    header = GeneralBlockHeader(
-        CraFlag.COMMAND,
-        7,
-        acb,
-        ppmid,
-        0x0129,
-        supplementary_remote_party=pki.party("supplier").eui,
-        supplementary_remote_party_counter=7,
+    """CS08 as the suite's ACB sends it (``harness.gbcs.commands``), to the test PKI's PPMID."""
+    party = pki.party
+    commands = DccCommands(
+        pki.keystore(), party("ppmid").eui, now=lambda: _CS08_TIME, supplier=party("supplier").eui, acb=party("acb").eui
     )
-    apdu = protect(GeneralSigning(header, encode_payload(0x0129, CraFlag.COMMAND, None)), pki.keystore(), signed=False)
-    assert isinstance(apdu, GeneralCiphered)
-    if corrupt:
-        apdu = GeneralCiphered(signed=apdu.signed, mac=bytes(12))
-    return encode_apdu(apdu)
+    return commands.cs08(corrupt_mac=corrupt)
 
 
 @scenario("no-cs09-alert")
