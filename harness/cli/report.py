@@ -82,7 +82,8 @@ def certify_after_run(run_dir: Path) -> None:
     No PDF (WeasyPrint takes seconds; `report` writes it). Never changes the run's exit code: a failure
     here is a message saying how to retry.
     """
-    from harness.reports.certification import STATEMENT_NAME, write_certification
+    from harness.reports.certification import write_certification
+    from harness.reports.statement import STATEMENT_NAME
 
     if not (run_dir / STATEMENT_NAME).is_file():
         return

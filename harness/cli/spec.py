@@ -34,11 +34,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def spec_command(args: argparse.Namespace) -> int:
     # Imported here: it loads pytest-bdd's parser, which must not precede pytest's assertion rewriting in `run`.
-    from harness.reports.spec import build_spec, load_run, write_spec
+    from harness.reports.spec import build_spec, write_spec
+    from harness.reports.statement import read_statement
 
     if not args.features.is_dir():
         raise UsageError(f"--features {args.features}: not a directory (give the suite's features/ folder)")
-    statement = load_run(args.run) if args.run is not None else None
+    statement = read_statement(args.run) if args.run is not None else None
     spec = build_spec(args.features, statement=statement, run_path=str(args.run or ""))
     pages = write_spec(spec, args.output)
     for problem in spec.problems:

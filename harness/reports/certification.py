@@ -13,20 +13,18 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.errors import HarnessError, InputError
+from harness.errors import HarnessError
 from harness.reports.manifest import CERTIFICATE_NAME, MANIFEST_NAME, RunKey, certificate_summary, write_manifest
-from harness.reports.statement import STATEMENT_FORMAT, render_html
+from harness.reports.statement import read_statement, render_html
 from harness.verdicts import Verdict
 
 HTML_NAME = "certification.html"
 PDF_NAME = "certification.pdf"
-STATEMENT_NAME = "conformance.json"
 TEMPLATE = "certification.html.j2"
 #: Scenarios the report details one by one: the device failed, or no verdict could be reached.
 ISSUE_VERDICTS = (Verdict.FAIL.value, Verdict.INCONCLUSIVE.value, Verdict.ERROR.value)
@@ -60,23 +58,6 @@ class CertificationFiles:
 
 
 # -- input ---------------------------------------------------------------------------------------------
-def load_statement(run_dir: Path) -> dict[str, Any]:
-    """The run's conformance statement; InputError when the directory holds none."""
-    path = run_dir / STATEMENT_NAME
-    if not path.is_file():
-        raise InputError(
-            f"{path} does not exist: {run_dir} is not a run directory, or the run ended before writing its "
-            "statement. ACTION: give a reports/<run-id>/ directory of a finished `ota-conformance run`."
-        )
-    try:
-        model = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise InputError(f"{path} is not JSON ({err}). ACTION: run the suite again.") from None
-    if not isinstance(model, dict) or model.get("format") != STATEMENT_FORMAT:
-        raise InputError(f"{path}: expected a statement of format {STATEMENT_FORMAT!r}; not a conformance statement.")
-    return model
-
-
 def _png_paths(value: Any) -> Iterator[str]:
     """Every string in an evidence value (nested dicts and lists included) that names a .png file."""
     if isinstance(value, str):
@@ -183,7 +164,7 @@ def write_certification(run_dir: Path, *, pdf: bool = True) -> CertificationFile
 
     Without ``pdf``, an older certification.pdf is removed: it would show another key's fingerprint.
     """
-    statement = load_statement(run_dir)
+    statement = read_statement(run_dir)
     run = statement["run"]
     key = RunKey.generate(str(run["run_id"]), str(run["suite_version"]))
     signing = certificate_summary(key.certificate)

@@ -12,7 +12,6 @@ A feature file that does not parse (e.g. one being written) is listed as a probl
 
 from __future__ import annotations
 
-import json
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
@@ -27,9 +26,9 @@ from pytest_bdd.gherkin_parser import Step as GherkinStep
 from pytest_bdd.gherkin_parser import Tag as GherkinTag
 from pytest_bdd.gherkin_parser import get_gherkin_document
 
-from harness.errors import ConfigurationError, UsageError
+from harness.errors import UsageError
 from harness.reports.features import feature_files, features_hash
-from harness.reports.statement import STATEMENT_FORMAT, render_html
+from harness.reports.statement import render_html
 from harness.requirements import Catalogue, Requirement, Role, Verification, load_catalogue, parse_tags
 from harness.verdicts import Verdict, combine_verdicts
 
@@ -388,31 +387,6 @@ def load_features(features_dir: Path) -> tuple[list[SpecFeature], list[SpecProbl
 
 
 # --- a run's results ------------------------------------------------------------------------------------
-
-
-def load_run(run_dir: Path) -> dict[str, Any]:
-    """The conformance statement of ``run_dir`` (as written by ``ota-conformance run``)."""
-    if not run_dir.is_dir():
-        raise UsageError(f"--run {run_dir}: not a directory. Give a run directory such as reports/<run-id>/.")
-    path = run_dir / "conformance.json"
-    if not path.is_file():
-        raise UsageError(
-            f"--run {run_dir}: no conformance.json in it. Give a directory written by `ota-conformance run`"
-            " (reports/<run-id>/), or leave --run out to show every scenario as not run."
-        )
-    try:
-        model = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise ConfigurationError(f"{path}: not a readable JSON conformance statement ({err})") from None
-    if not isinstance(model, dict) or model.get("format") != STATEMENT_FORMAT:
-        found = model.get("format") if isinstance(model, dict) else type(model).__name__
-        raise ConfigurationError(
-            f"{path}: expected a conformance statement of format {STATEMENT_FORMAT!r}, found {found!r}."
-            " Re-run the suite with this version, or leave --run out."
-        )
-    if not isinstance(model.get("scenarios"), list) or not isinstance(model.get("run"), dict):
-        raise ConfigurationError(f"{path}: the statement has no 'run' object or no 'scenarios' list")
-    return model
 
 
 def _join_run(features: list[SpecFeature], statement: Mapping[str, Any], path: str, current_hash: str) -> RunSummary:

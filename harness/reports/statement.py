@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from harness.errors import InputError
 from harness.requirements import Catalogue, Requirement
 from harness.verdicts import Verdict, combine_verdicts
 
@@ -22,6 +23,34 @@ if TYPE_CHECKING:
     from harness.transcript import Transcript
 
 STATEMENT_FORMAT = "gb-ota-conformance/statement/1"
+STATEMENT_NAME = "conformance.json"
+
+
+def read_statement(run_dir: Path) -> dict[str, Any]:
+    """The conformance statement a finished ``ota-conformance run`` wrote into ``run_dir`` (what the reports
+    and the living specification read); InputError naming what is wrong and what to do otherwise."""
+    path = run_dir / STATEMENT_NAME
+    if not run_dir.is_dir():
+        raise InputError(f"{run_dir}: not a directory. ACTION: give a run directory such as reports/<run-id>/.")
+    if not path.is_file():
+        raise InputError(
+            f"{path} does not exist: {run_dir} holds no conformance.json (not a run directory, or the run ended "
+            "before writing its statement). ACTION: give a reports/<run-id>/ directory of a finished "
+            "`ota-conformance run`."
+        )
+    try:
+        model = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise InputError(f"{path} is not JSON ({err}). ACTION: run the suite again.") from None
+    if not isinstance(model, dict) or model.get("format") != STATEMENT_FORMAT:
+        found = model.get("format") if isinstance(model, dict) else type(model).__name__
+        raise InputError(
+            f"{path}: expected a conformance statement of format {STATEMENT_FORMAT!r}, found {found!r}. "
+            "ACTION: run the suite again with this version."
+        )
+    if not isinstance(model.get("scenarios"), list) or not isinstance(model.get("run"), dict):
+        raise InputError(f"{path}: the statement has no 'run' object or no 'scenarios' list")
+    return model
 
 
 @dataclass

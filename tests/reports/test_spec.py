@@ -17,8 +17,8 @@ from pytest_bdd.parser import FeatureParser
 
 from harness.cli import main
 from harness.reports.features import features_hash
-from harness.reports.spec import NOT_RUN, build_spec, load_run, render_pages, write_spec
-from harness.reports.statement import RunInfo, ScenarioResult, build_statement
+from harness.reports.spec import NOT_RUN, build_spec, render_pages, write_spec
+from harness.reports.statement import RunInfo, ScenarioResult, build_statement, read_statement
 from harness.requirements import Verification, load_catalogue, requirement_ids_from_tags
 from harness.verdicts import Verdict
 
@@ -331,7 +331,7 @@ def test_cli_writes_the_site_and_shows_a_runs_verdicts(
     ("content", "expected"),
     [
         (None, "no conformance.json"),
-        ("{not json", "not a readable JSON"),
+        ("{not json", "is not JSON"),
         ('{"format": "something/else"}', "expected a conformance statement of format"),
     ],
 )
@@ -360,8 +360,8 @@ def test_cli_usage_error_without_output(capsys: pytest.CaptureFixture[str]) -> N
     assert exit_info.value.code == 2 and "-o/--output" in capsys.readouterr().err
 
 
-def test_load_run_accepts_a_real_statement(features: Path, tmp_path: Path) -> None:
+def test_read_statement_accepts_a_real_statement(features: Path, tmp_path: Path) -> None:
     (tmp_path / "conformance.json").write_text(json.dumps(_statement(features, [])))
-    assert load_run(tmp_path)["format"].startswith("gb-ota-conformance/statement/")
-    write_spec(build_spec(features, statement=load_run(tmp_path)), tmp_path / "site")
+    assert read_statement(tmp_path)["format"].startswith("gb-ota-conformance/statement/")
+    write_spec(build_spec(features, statement=read_statement(tmp_path)), tmp_path / "site")
     assert (tmp_path / "site" / "index.html").is_file()

@@ -30,12 +30,11 @@ from harness.reports.certification import (
     PDF_NAME,
     ReportError,
     evidence_images,
-    load_statement,
     write_certification,
     write_pdf,
 )
 from harness.reports.manifest import CERTIFICATE_NAME, MANIFEST_NAME, verify_run_dir
-from harness.reports.statement import render_html
+from harness.reports.statement import read_statement, render_html
 
 
 def _text(page: str) -> str:
@@ -73,7 +72,7 @@ def test_identity_shows_declared_and_reported_values(page: str) -> None:
 
 def test_run_facts_profile_and_verdicts_are_shown(page: str, signed_template: Path) -> None:
     text = _text(page)
-    statement = load_statement(signed_template)
+    statement = read_statement(signed_template)
     for value in (RUN_ID, SUITE_VERSION, "ab" * 32, "2026-12-02T12:00:00+00:00", "2026-12-02T12:00:09+00:00"):
         assert value in text
     assert "OTA.C" in text and "GB.HCALCS.CS06" in text and "budgets.join" in text
@@ -100,7 +99,7 @@ def test_the_signing_certificate_is_shown(page: str, signed_template: Path) -> N
 
 
 def test_the_conformance_statement_uses_the_same_base(fake_run_template: Path, page: str) -> None:
-    statement = load_statement(fake_run_template)
+    statement = read_statement(fake_run_template)
     conformance = render_html(statement)
     style = re.search(r"<style>.*?</style>", conformance, re.S).group(0)
     assert style.removesuffix("</style>") in page  # the certification only adds CSS
@@ -178,7 +177,7 @@ def test_a_directory_without_statement_is_refused(tmp_path: Path) -> None:
         write_certification(tmp_path)
     (tmp_path / "conformance.json").write_text("{not json")
     with pytest.raises(InputError, match="is not JSON"):
-        load_statement(tmp_path)
+        read_statement(tmp_path)
 
 
 def test_evidence_images_say_what_they_could_not_embed(tmp_path: Path) -> None:
