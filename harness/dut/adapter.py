@@ -25,10 +25,10 @@ import importlib
 import inspect
 import logging
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import zigpy.config as conf
 import zigpy.types as t
@@ -68,6 +68,7 @@ from harness.verdicts import (
 from harness.zigbee.tunneling import TunnelConfig
 
 LOGGER = logging.getLogger(__name__)
+T = TypeVar("T")
 
 #: The built-in emulator of each role, as ``module:Class`` (PIXIT ``emulator.device_class`` overrides it).
 DEFAULT_EMULATORS: dict[str, str] = {
@@ -393,23 +394,11 @@ class DutAdapter:
     ) -> AttributeValues:
         """Read ``names`` from the DUT's ``cluster`` ("ota" = its OTA client, "basic", an id or a zigpy
         cluster class) on its endpoint. A read the DUT does not answer is INCONCLUSIVE."""
-        device = self._require_joined()
-        target = self._cluster(device, cluster)
-        budget = budget or self._budget("attribute_read")
+        target = self._cluster(self._require_joined(), cluster)
         label = f"{type(target).__name__} {', '.join(map(str, names))}"
-        with self.transcript.attribute(f"read {label}", by="adapter"):
-            try:
-                success, failure = await self.clock.run_until_complete(
-                    target.read_attributes(list(names), allow_cache=False), budget, f"Read Attributes {label}"
-                )
-            except (BudgetExpired, *DELIVERY_ERRORS) as err:
-                raise Inconclusive(
-                    no_verdict_message(
-                        f"the DUT did not answer Read Attributes ({label}) within {budget} "
-                        f"({type(err).__name__}: {err})",
-                        "check that the DUT is powered and joined (see the transcript), then re-run",
-                    )
-                ) from None
+        success, failure = await self._ask(
+            f"read {label}", target.read_attributes(list(names), allow_cache=False), budget, f"Read Attributes {label}"
+        )
         return AttributeValues(
             {str(k): v for k, v in success.items()}, {str(k): foundation.Status(v) for k, v in failure.items()}
         )
@@ -419,25 +408,29 @@ class DutAdapter:
     ) -> None:
         """Send the ZCL command ``command`` (zigpy's name, e.g. "on" of the On/Off cluster) to the DUT's
         ``cluster`` and wait for its answer: a stimulus the DUT does not acknowledge is INCONCLUSIVE."""
-        device = self._require_joined()
-        target = self._cluster(device, cluster)
-        budget = budget or self._budget("attribute_read")
+        target = self._cluster(self._require_joined(), cluster)
         label = f"{type(target).__name__} {command}"
-        with self.transcript.attribute(f"command {label}", by="adapter"):
-            try:
-                answer = await self.clock.run_until_complete(getattr(target, command)(**fields), budget, label)
-            except (BudgetExpired, *DELIVERY_ERRORS) as err:
-                raise Inconclusive(
-                    no_verdict_message(
-                        f"the DUT did not acknowledge {label} within {budget} ({type(err).__name__}: {err})",
-                        "check that the DUT is powered and joined (see the transcript), then re-run",
-                    )
-                ) from None
+        answer = await self._ask(f"command {label}", getattr(target, command)(**fields), budget, label)
         status = getattr(answer, "status", foundation.Status.SUCCESS)
         if status != foundation.Status.SUCCESS:
             raise Inconclusive(
                 no_verdict_message(f"the DUT refused {label} with status {status!r}", "check the device, then re-run")
             )
+
+    async def _ask(self, note: str, request: Awaitable[T], budget: Budget | None, what: str) -> T:
+        """One ZCL request to the DUT, attributed in the transcript, within ``budget`` (default
+        ``budgets.attribute_read``): a DUT that does not answer is INCONCLUSIVE, never a FAIL."""
+        budget = budget or self._budget("attribute_read")
+        with self.transcript.attribute(note, by="adapter"):
+            try:
+                return await self.clock.run_until_complete(request, budget, what)
+            except (BudgetExpired, *DELIVERY_ERRORS) as err:
+                raise Inconclusive(
+                    no_verdict_message(
+                        f"the DUT did not answer {what} within {budget} ({type(err).__name__}: {err})",
+                        "check that the DUT is powered and joined (see the transcript), then re-run",
+                    )
+                ) from None
 
     async def is_operational(self, budget: Budget | None = None) -> bool:
         """True when the DUT answers a Basic Read Attributes within ``budget`` (any answer counts)."""
