@@ -59,7 +59,7 @@ def _gbz_alert_code(state: ScenarioState, apdu: bytes) -> int | None:
     """The alert code of a GBZ alert under the receipt alert's message code; None for anything else."""
     if not _is(apdu, CraFlag.ALERT, _receipt_code(state)):
         return None
-    payload: Any = decode_message(apdu, keys=state.dut.keystore).payload
+    payload: Any = decode_message(apdu).payload  # the payload only: no crypto in a predicate
     return int(payload["alertCode"]) if isinstance(payload, dict) else None
 
 
@@ -297,7 +297,7 @@ async def cs06_no_outcome(scenario_state: ScenarioState) -> None:
     def with_outcome(apdu: bytes) -> bool:
         if not _is(apdu, CraFlag.RESPONSE, CS06_MESSAGE_CODE):
             return False
-        payload: Any = decode_message(apdu, keys=state.dut.keystore).payload
+        payload: Any = decode_message(apdu).payload
         return isinstance(payload, tuple) and payload[0] == "executionOutcome"
 
     try:
@@ -311,7 +311,7 @@ async def cs06_no_outcome(scenario_state: ScenarioState) -> None:
                 )
             ) from None
         return
-    kind, value = decode_message(apdu, keys=state.dut.keystore).payload
+    kind, value = decode_message(apdu).payload
     raise DeviceFailure(
         failure_message(
             "no executionOutcome for a CS06 that fails its signature, MAC or counter check (domain.md §2.4)",
@@ -374,7 +374,7 @@ async def no_future_alert(scenario_state: ScenarioState) -> None:
         apdu = await state.dut.gbcs.receive(_is_future_dated_alert, _after_execution(state))
     except BudgetExpired:
         return
-    payload: Any = decode_message(apdu, keys=state.dut.keystore).payload
+    payload: Any = decode_message(apdu).payload
     raise DeviceFailure(
         failure_message(
             "no 0x00CA alert: the pending activation was cancelled or never accepted",
