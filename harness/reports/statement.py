@@ -22,7 +22,10 @@ from harness.verdicts import Verdict, combine_verdicts
 if TYPE_CHECKING:
     from harness.transcript import Transcript
 
-STATEMENT_FORMAT = "gb-ota-conformance/statement/1"
+#: Format of the statement this version writes. Version 2 (issues 10-14 extend the model once, together)
+#: adds fields; ``read_statement`` still reads every format in ``READABLE_STATEMENT_FORMATS``.
+STATEMENT_FORMAT = "gb-ota-conformance/statement/2"
+READABLE_STATEMENT_FORMATS = ("gb-ota-conformance/statement/1", STATEMENT_FORMAT)
 STATEMENT_NAME = "conformance.json"
 
 
@@ -42,7 +45,7 @@ def read_statement(run_dir: Path) -> dict[str, Any]:
         model = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
         raise InputError(f"{path} is not JSON ({err}). ACTION: run the suite again.") from None
-    if not isinstance(model, dict) or model.get("format") != STATEMENT_FORMAT:
+    if not isinstance(model, dict) or model.get("format") not in READABLE_STATEMENT_FORMATS:
         found = model.get("format") if isinstance(model, dict) else type(model).__name__
         raise InputError(
             f"{path}: expected a conformance statement of format {STATEMENT_FORMAT!r}, found {found!r}. "
