@@ -3,14 +3,18 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+#: Every dependency, transitive ones and the build tools included, pinned with its hashes (see `make lock`).
+LOCK   := requirements/dev.lock
 
-.PHONY: conformance test lint clean bench report
+.PHONY: conformance test lint clean bench report lock
 
-$(STAMP): pyproject.toml
+# The lock first, hash-checked (pip refuses --require-hashes beside `-e .`), then the project alone with the
+# locked build tools (no isolated build environment fetching unpinned setuptools).
+$(STAMP): pyproject.toml $(LOCK)
 	$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --require-hashes -r $(LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
 conformance: $(STAMP)
@@ -23,6 +27,14 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# Refresh the lock files after changing a pin in pyproject.toml (needs uv, e.g. `pipx install uv`); the
+# radio libraries' lock (requirements/hardware.lock) is for benches: `.venv/bin/pip install --require-hashes -r` it.
+lock:
+	uv pip compile pyproject.toml requirements/build-tools.in --extra dev --universal --generate-hashes \
+		--python-version 3.11 -o requirements/dev.lock
+	uv pip compile pyproject.toml requirements/build-tools.in --extra dev --extra hardware --universal \
+		--generate-hashes --python-version 3.11 -o requirements/hardware.lock
 
 clean:
 	rm -rf $(VENV) reports/*/ .pytest_cache
