@@ -25,6 +25,7 @@ GbcsFormatError, when the octets cannot be cut into these fields.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import itertools
 import re
 from dataclasses import dataclass
@@ -202,6 +203,14 @@ class DlmsDateTime:
     clock_status: int = _UNSPECIFIED_OCTET
 
     @classmethod
+    def from_datetime(cls, value: dt.datetime) -> DlmsDateTime:
+        """A UTC instant as a device in RTDS 4.5.0 writes it: deviation 0x8000 (not specified) and clock status
+        0xFF [C-data, domain.md §10]; a naive `value` is UTC. A device may also write deviation 0 and status
+        0x00: both are valid DLMS, and the judge accepts either."""
+        utc = value.astimezone(dt.UTC).replace(tzinfo=None) if value.tzinfo is not None else value
+        return cls(utc.year, utc.month, utc.day, utc.isoweekday(), utc.hour, utc.minute, utc.second)
+
+    @classmethod
     def from_bytes(cls, data: bytes) -> DlmsDateTime:
         if len(data) != DLMS_DATE_TIME_LENGTH:
             raise GbcsFormatError(f"date-time: {len(data)} octets, a DLMS date-time has {DLMS_DATE_TIME_LENGTH}")
@@ -269,6 +278,24 @@ class GeneralBlockHeader:
     def cra(self) -> CraFlag | None:
         """The CRA flag as an enum, None for a value GBCS does not define."""
         return CraFlag.lookup(self.cra_flag)
+
+    def response_header(
+        self, *, date_time: DlmsDateTime | None = None, echo_supplementary: bool = False
+    ) -> GeneralBlockHeader:
+        """The header of the device's response to this command, as RTDS 4.5.0 shows it: CRA response, the
+        command's originator counter and message code, the device (the command's recipient) as originator and
+        the command's originator as recipient. `echo_supplementary` repeats the supplementary remote party and
+        its counter (CS08: the response to the ACB carries the supplier and its counter) [C-data]."""
+        return GeneralBlockHeader(
+            cra_flag=CraFlag.RESPONSE,
+            originator_counter=self.originator_counter,
+            originator=self.recipient,
+            recipient=self.originator,
+            message_code=self.message_code,
+            date_time=date_time,
+            supplementary_remote_party=self.supplementary_remote_party if echo_supplementary else None,
+            supplementary_remote_party_counter=self.supplementary_remote_party_counter if echo_supplementary else None,
+        )
 
 
 @dataclass(frozen=True, slots=True)
