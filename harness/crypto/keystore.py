@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -513,29 +513,39 @@ def _read_public(path: Path) -> x509.Certificate | ec.EllipticCurvePublicKey:
     if b"-----BEGIN CERTIFICATE-----" in data:
         return _read_certificate(data)
     if b"-----BEGIN PUBLIC KEY-----" in data:
-        try:
-            key = serialization.load_pem_public_key(data)
-        except (ValueError, UnsupportedAlgorithm) as exc:
-            raise _Unusable(f"not a readable PEM public key ({exc})") from None
-        if not _is_p256(key):
-            raise _Unusable(f"the public key is not {_P256}")
+        key = _load_p256("public key", lambda: serialization.load_pem_public_key(data))
         assert isinstance(key, ec.EllipticCurvePublicKey)
         return key
     raise _Unusable("holds neither a certificate nor a public key")
 
 
-def _read_certificate(data: bytes) -> x509.Certificate:
+def _load_p256(
+    what: str, load: Callable[[], Any], key_of: Callable[[Any], object] = lambda key: key, key_name: str = ""
+) -> Any:
+    """Run one of cryptography's PEM loaders: what it loaded, its key (`key_of`) checked to be P-256, or
+    _Unusable saying why not."""
     try:
+        loaded = load()
+        key = key_of(loaded)  # a certificate parses its key lazily: an unsupported algorithm fails here
+    except TypeError:  # cryptography's signal for "encrypted, and no password given"
+        raise _Unusable(f"the {what} is encrypted; the key store needs it plain") from None
+    except (ValueError, UnsupportedAlgorithm) as exc:
+        raise _Unusable(f"not a readable PEM {what} ({exc})") from None
+    if not _is_p256(key):
+        raise _Unusable(f"{key_name or 'the ' + what} is not {_P256}")
+    return loaded
+
+
+def _read_certificate(data: bytes) -> x509.Certificate:
+    def load() -> x509.Certificate:
         certificates = x509.load_pem_x509_certificates(data)
         if len(certificates) != 1:
             raise _Unusable(f"holds {len(certificates)} certificates, expected exactly one")
-        certificate = certificates[0]
-        certificate.extensions  # noqa: B018 - parsed lazily; make a malformed extension fail here, not later
-        key = certificate.public_key()  # an unsupported curve or algorithm fails here
-    except (ValueError, UnsupportedAlgorithm) as exc:
-        raise _Unusable(f"not a readable X.509 certificate ({exc})") from None
-    if not _is_p256(key):
-        raise _Unusable(f"the certificate's key is not {_P256}")
+        certificates[0].extensions  # noqa: B018 - parsed lazily; make a malformed extension fail here, not later
+        return certificates[0]
+
+    certificate = _load_p256("X.509 certificate", load, lambda c: c.public_key(), "the certificate's key")
+    assert isinstance(certificate, x509.Certificate)
     return certificate
 
 
@@ -543,13 +553,6 @@ def _read_private_key(path: Path) -> ec.EllipticCurvePrivateKey:
     data = _read_pem(path)
     if b"PRIVATE KEY-----" not in data:
         raise _Unusable("holds no private key, where a .key file should")
-    try:
-        key = serialization.load_pem_private_key(data, password=None)
-    except TypeError:  # cryptography's signal for "encrypted, and no password given"
-        raise _Unusable("the private key is encrypted; the key store needs it plain") from None
-    except (ValueError, UnsupportedAlgorithm) as exc:
-        raise _Unusable(f"not a readable PEM private key ({exc})") from None
-    if not _is_p256(key):
-        raise _Unusable(f"the private key is not {_P256}")
+    key = _load_p256("private key", lambda: serialization.load_pem_private_key(data, password=None))
     assert isinstance(key, ec.EllipticCurvePrivateKey)
     return key
