@@ -226,7 +226,8 @@ class DecodedMessage:
 
     @property
     def payload_status(self) -> str:
-        """ "decoded", "not decoded (outside the firmware scope)" or "not decoded (error)"."""
+        """Whether the payload was read: "decoded", "not decoded (outside the firmware scope)" or "not decoded
+        (error)"."""
         if self.spec is None:
             return f"not decoded ({OUTSIDE_SCOPE})"
         return "not decoded (error)" if self.payload_error is not None else "decoded"
