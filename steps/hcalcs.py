@@ -17,8 +17,10 @@ from pytest_bdd import given, parsers, then, when
 
 from harness.bdd.loop import sync_step
 from harness.clock import Budget, BudgetExpired
-from harness.gbcs import CraFlag, DecodedMessage, GbcsFormatError, decode_apdu, decode_message
+from harness.gbcs import CraFlag, DecodedMessage, GbcsFormatError, PayloadError, decode_apdu, decode_message
+from harness.gbcs.apdu import signing_part
 from harness.gbcs.commands import CS06_MESSAGE_CODE, Cs06Defect
+from harness.gbcs.gbz import GENERIC_ALERT
 from harness.verdicts import DeviceFailure, Inconclusive, failure_message, no_verdict_message
 from steps.context import ScenarioState
 from steps.gbcs import receive_apdu, require_four_octets
@@ -55,12 +57,19 @@ def _receipt_code(state: ScenarioState) -> int:
     return int(state.profile.pixit_value("hcalcs.receipt_alert_message_code"))
 
 
-def _gbz_alert_code(state: ScenarioState, apdu: bytes) -> int | None:
-    """The alert code of a GBZ alert under the receipt alert's message code; None for anything else."""
-    if not _is(apdu, CraFlag.ALERT, _receipt_code(state)):
+def _alert_8f43_code(state: ScenarioState) -> int:
+    return int(state.profile.pixit_value("hcalcs.alert_8f43_message_code"))
+
+
+def _gbz_alert_code(apdu: bytes, message_code: int) -> int | None:
+    """The alert code of a GBZ alert (any layout after its header) under `message_code`; None for anything
+    else. The payload only: no crypto in a predicate."""
+    if not _is(apdu, CraFlag.ALERT, message_code):
         return None
-    payload: Any = decode_message(apdu).payload  # the payload only: no crypto in a predicate
-    return int(payload["alertCode"]) if isinstance(payload, dict) else None
+    try:
+        return int(GENERIC_ALERT.decode(signing_part(decode_apdu(apdu)).payload)["alertCode"])
+    except PayloadError:
+        return None
 
 
 def _fetched(state: ScenarioState) -> bool:
@@ -175,7 +184,7 @@ async def receipt_alert(scenario_state: ScenarioState) -> None:
     await receive_apdu(
         state,
         lambda apdu: (
-            _gbz_alert_code(state, apdu) in (RECEIPT_OK, RECEIPT_FAILED, None) and _is(apdu, CraFlag.ALERT, code)
+            _gbz_alert_code(apdu, code) in (RECEIPT_OK, RECEIPT_FAILED, None) and _is(apdu, CraFlag.ALERT, code)
         ),
         state.budget("alert"),
         expected=f"a Firmware Distribution Receipt Alert (message code {code:#06x}, PIXIT "
@@ -210,14 +219,17 @@ def receipt_alert_content(scenario_state: ScenarioState, alert: str, hash: str |
 @then(parsers.re(rf"{DUT} sends an alert with alert code 0x8F43 within the alert budget"))
 @sync_step
 async def firmware_changed_alert(scenario_state: ScenarioState) -> None:
-    """HG-19, for a device that declares PICS GB.HCALCS.ALERT_8F43: 0x8F43 after the activation."""
+    """HG-19, for a device that declares PICS GB.HCALCS.ALERT_8F43: 0x8F43 after the activation, under the
+    message code the profile declares (a Generic Non-Critical Alert by default)."""
     state = scenario_state
+    code = _alert_8f43_code(state)
     await receive_apdu(
         state,
-        lambda apdu: _gbz_alert_code(state, apdu) == FIRMWARE_CHANGED,
+        lambda apdu: _gbz_alert_code(apdu, code) == FIRMWARE_CHANGED,
         state.budget("alert"),
         expected="an alert with alert code 0x8F43 (Change in the executing firmware version), which the "
-        "profile declares (PICS GB.HCALCS.ALERT_8F43), as a GBZ alert under PIXIT hcalcs.receipt_alert_message_code",
+        f"profile declares (PICS GB.HCALCS.ALERT_8F43), as a GBZ alert under message code {code:#06x} (PIXIT "
+        "hcalcs.alert_8f43_message_code)",
         stimulus="a CS06 that activated the held image",
         stimulus_received=lambda: _fetched(state),
     )

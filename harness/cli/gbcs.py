@@ -1,10 +1,12 @@
-"""`ota-conformance gbcs`: decode and judge GBCS firmware messages.
+"""`ota-conformance gbcs`: decode and judge GBCS messages.
 
-- `gbcs decode FILE|HEX [--keys DIR] [--json]` prints the message code and name, the header fields, the
-  payload fields and the signature and MAC verdicts. With `--keys DIR` (DCC Boxed layout) it verifies the
-  originator's signature and the MAC; without it only the structure is judged ("not checked"). Exit 0 valid,
-  1 invalid, 2 unusable (unreadable input, octets that are no GBCS APDU, an unknown message code, a key
-  the check needs missing from DIR).
+- `gbcs decode FILE|HEX [--keys DIR] [--json]` prints the message code and name, the header fields (Other
+  Information included, a supplementary remote party's key-agreement certificate with its subject), the payload
+  fields of a firmware message ("not decoded (outside the firmware scope)" for any other) and the signature and
+  MAC verdicts. With `--keys DIR` (a DCC Boxed key folder as shipped) it verifies the originator's signature
+  and the MAC by the general rules; without it only the structure is judged ("not checked").
+  Exit 0: everything it could check holds; 1: something it checked is wrong; 2: the input is not a GBCS APDU
+  (or cannot be read), or a key the message needs is missing from DIR ("not checked: no key for ...").
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from harness.gbcs.security import DCC_BOXED_ACB
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("gbcs", help="decode and judge GBCS firmware messages", description=__doc__)
+    parser = subparsers.add_parser("gbcs", help="decode and judge GBCS messages", description=__doc__)
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.set_defaults(error_exit_code=int(CheckExit.UNUSABLE))
     actions = parser.add_subparsers(dest="gbcs_command", metavar="ACTION")
@@ -36,7 +38,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--keys",
         type=Path,
         metavar="DIR",
-        help="key store directory (<eui64>-<ds|ka>.pem/.key); without it only the structure is judged",
+        help="DCC Boxed key folder (<eui64>-<ds|ka|pp-ka>.pem certificates or public keys, .key private keys); "
+        "without it only the structure is judged",
     )
     p.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     p.add_argument("--acb", default=str(DCC_BOXED_ACB), metavar="EUI64", help="the ACB (default: DCC Boxed's)")
@@ -88,9 +91,13 @@ def _decode(args: argparse.Namespace) -> int:
             print(f"source: {source} ({len(data)} octets)\nerror: {err}\nverdict: UNUSABLE")
         return int(CheckExit.UNUSABLE)
     if args.json:
-        print(json.dumps({"source": source, "size": len(data), **message.to_dict()}, indent=2))
+        document = {"source": source, "size": len(data), **message.to_dict()}
+        if keys is not None:
+            document["keys"] = {"source": keys.source, "summary": keys.summary(), "roles": keys.roles_found()}
+            document["keys"]["notes"] = list(keys.notes)
+        print(json.dumps(document, indent=2))
     else:
-        print(render(message, source, len(data)))
+        print(render(message, source, len(data), keys))
     return int(message.verdict.exit_code)
 
 
@@ -111,7 +118,33 @@ def _flatten(value: Any, prefix: str = "") -> list[tuple[str, str]]:
     return [(prefix or "(value)", _text(value))]
 
 
-def render(message: DecodedMessage, source: str, size: int) -> str:
+def _certificate_text(fields: dict[str, Any]) -> str:
+    """The supplementary remote party's key-agreement certificate on one line."""
+    if "error" in fields:
+        return f"{fields['size']} octets, {fields['error']}"
+    named = f" (EUI-64 {fields['eui64']})" if fields["eui64"] else ""
+    return (
+        f"{fields['size']} octets DER, subject {fields['subject']}{named}, issuer {fields['issuer']}, "
+        f"serial {fields['serial_number']}, valid {fields['not_before']} to {fields['not_after']}"
+    )
+
+
+def _header_rows(header: dict[str, Any]) -> list[tuple[str, str]]:
+    header["cra_flag"] = f"{header['cra_flag']} ({header.pop('cra')})"
+    certificate = header.pop("supplementary_remote_party_certificate")
+    rows = [(name.replace("_", " "), "absent" if v is None else str(v)) for name, v in header.items()]
+    if certificate is not None:
+        rows.append(("supplementary remote party KA certificate", _certificate_text(certificate)))
+    return rows
+
+
+def _key_store_lines(keys: KeyStore) -> list[str]:
+    """Which roles the key store found, and the files it skipped (the other notes are in --json)."""
+    lines = [f"keys: {keys.source}: {keys.summary()}"]
+    return lines + [f"  note: {note}" for note in keys.notes if ": skipped: " in note]
+
+
+def render(message: DecodedMessage, source: str, size: int, keys: KeyStore | None = None) -> str:
     """The human form of a decoded message."""
     d = message.to_dict()
     lines = [
@@ -120,20 +153,21 @@ def render(message: DecodedMessage, source: str, size: int) -> str:
         f"form: {d['form']}",
         "header:",
     ]
-    header = d["header"]
-    header["cra_flag"] = f"{header['cra_flag']} ({header.pop('cra')})"
-    rows = [(name.replace("_", " "), "absent" if v is None else str(v)) for name, v in header.items()]
+    rows = _header_rows(d["header"])
     payload_rows = _flatten(d["payload"]) if message.spec is not None and not d["payload_error"] else []
     width = max(len(name) for name, _ in rows + payload_rows)
     lines += [f"  {name:<{width}}  {text}" for name, text in rows]
-    lines.append(f"payload: {d['payload_codec'] or 'not decoded'} ({len(d['payload_hex']) // 2} octets)")
+    what = d["payload_codec"] or d["payload_status"]
+    lines.append(f"payload: {what} ({len(d['payload_hex']) // 2} octets)")
     lines += [f"  {path:<{width}}  {text}" for path, text in payload_rows]
     if d["payload_error"]:
         lines.append(f"  error: {d['payload_error']}")
     if not payload_rows:
         lines.append(f"  octets: {d['payload_hex'] or 'none'}")
-    lines.append(f"signature: {d['signature']['check']} ({d['signature']['detail']})")
-    lines.append(f"MAC: {d['mac']['check']} ({d['mac']['detail']})")
+    if keys is not None:
+        lines += _key_store_lines(keys)
+    lines.append(f"signature: {message.signature.text}")
+    lines.append(f"MAC: {message.mac.text}")
     lines.append("defects:" if d["defects"] else "defects: none")
     lines += [f"  {defect}" for defect in d["defects"]]
     lines += [f"cannot judge: {reason}" for reason in d["unusable"]]

@@ -157,10 +157,8 @@ class GbcsDevice:
         except PayloadError as err:  # pragma: no cover - our own value
             LOGGER.error("CS08 response payload: %s", err)
             return None
-        response_header = GeneralBlockHeader(
-            CraFlag.RESPONSE, header.originator_counter, self.eui64, header.originator, CS08_MESSAGE_CODE
-        )
-        signed = GeneralSigning(response_header, payload, b"")
+        # As the RTDS CS08 response: to the ACB, with the supplementary remote party and its counter echoed.
+        signed = GeneralSigning(header.response_header(echo_supplementary=True), payload, b"")
         mac = compute_mac(signed, self.ka_private, self.acb_ka_public)
         if self._fault("cs08_bad_response_mac"):
             mac = mac[:-1] + bytes([mac[-1] ^ 0xFF])

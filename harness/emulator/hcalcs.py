@@ -16,7 +16,10 @@ Declared assumptions [I] (domain digest §10): a CS06 failing authentication (si
 response and no alert; a new future-dated CS06 replaces a pending one; a cancellation (executionDateTime
 99991231235959Z) is answered with the NULL "accepted" response; a future-dated CS06 whose time has passed
 runs at once after its NULL response; CS06/CS08 responses echo the command's originator counter (RTDS);
-alerts use the device's own counter and go to the supplier.
+alerts use the device's own counter and go to the supplier. Its messages look like the RTDS device messages
+(domain.md §10): the CS08 response echoes the supplementary remote party and its counter, the CS06 response's
+DLMS date-time has deviation 0x8000 and clock status 0xFF, and the 0x8F43 alert (HG-19) is a GBZ alert without
+data under PIXIT hcalcs.alert_8f43_message_code (the Generic Non-Critical Alert 0x1001 by default).
 """
 
 from __future__ import annotations
@@ -72,7 +75,7 @@ from harness.gbcs import (
     wrap,
 )
 from harness.gbcs.commands import CANCELLATION_TIME
-from harness.gbcs.gbz import GBZ_PROFILE_ID
+from harness.gbcs.gbz import GBZ_PROFILE_ID, GENERIC_ALERT, RECEIPT_ALERT
 from harness.gbcs.payloads import ACTIVATE_FIRMWARE_COMMAND
 from harness.gbcs.security import DCC_BOXED_ACB
 from harness.ota.format import Layout
@@ -93,6 +96,9 @@ CS06 = 0x0012
 FUTURE_DATED_ALERT = 0x00CA
 CS08 = 0x0129
 DEFAULT_RECEIPT_ALERT_CODE = 0x00CF
+#: The Generic Non-Critical Alert: how an alert outside a use case travels (domain.md §10; PIXIT
+#: hcalcs.alert_8f43_message_code).
+DEFAULT_8F43_ALERT_CODE = 0x1001
 
 ALERT_VERIFICATION_OK = 0x8F72
 ALERT_VERIFICATION_FAILED = 0x8F1C
@@ -118,13 +124,6 @@ GBZ_EPOCH = dt.datetime(2000, 1, 1)
 def naive_utc(value: dt.datetime) -> dt.datetime:
     """asn1tools decodes GeneralizedTime naive (UTC); compare everything in that form."""
     return value.astimezone(dt.UTC).replace(tzinfo=None) if value.tzinfo is not None else value
-
-
-def dlms_date_time(value: dt.datetime) -> DlmsDateTime:
-    value = naive_utc(value)
-    return DlmsDateTime(
-        value.year, value.month, value.day, value.isoweekday(), value.hour, value.minute, value.second, 0, 0, 0
-    )
 
 
 # -- image verification ------------------------------------------------------------------------------------
@@ -302,11 +301,14 @@ class HcalcsGbcs:
         on_future_changed: Callable[[], None] | None = None,
         on_persist: Callable[[], None] | None = None,
         alert_8f43: bool = False,
+        alert_8f43_code: int = DEFAULT_8F43_ALERT_CODE,
     ) -> None:
         self.eui = eui
-        #: HG-19 (PICS GB.HCALCS.ALERT_8F43): raise 0x8F43 after each activation, as a GBZ alert without data
-        #: under the receipt alert's message code [I: its form for an HCALCS is unknown].
+        #: HG-19 (PICS GB.HCALCS.ALERT_8F43): raise 0x8F43 after each activation, a signed GBZ alert without
+        #: data under ``alert_8f43_code`` (PIXIT hcalcs.alert_8f43_message_code; by default the Generic
+        #: Non-Critical Alert 0x1001, which the DCC's parser decodes) [I: its form for an HCALCS is unknown].
         self.alert_8f43 = alert_8f43
+        self.alert_8f43_code = alert_8f43_code
         self.keys = keys
         self.nvm = nvm
         self.put = put
@@ -351,22 +353,26 @@ class HcalcsGbcs:
         self._persist()
         if self.faults.no_receipt_alert:
             return
-        self._gbz_alert(ALERT_VERIFICATION_OK if ok else ALERT_VERIFICATION_FAILED, calculated)
-
-    def _gbz_alert(self, alert_code: int, image_hash: bytes | None) -> None:
-        """A GBZ alert under the receipt alert's message code (PIXIT hcalcs.receipt_alert_message_code)."""
-        payload = encode_payload(
-            self.receipt_alert_code,
-            CraFlag.ALERT,
-            {
-                "profileId": GBZ_PROFILE_ID,
-                "componentCount": 1,
-                "alertCode": alert_code,
-                "timestamp": naive_utc(self.now()).replace(microsecond=0),
-                "calculatedManufacturerHash": image_hash,
-            },
-        )
+        alert = ALERT_VERIFICATION_OK if ok else ALERT_VERIFICATION_FAILED
+        payload = RECEIPT_ALERT.encode({**self._gbz_alert_header(alert), "calculatedManufacturerHash": calculated})
         self._send_alert(self.receipt_alert_code, payload)
+
+    def _gbz_alert_header(self, alert_code: int) -> dict[str, Any]:
+        """The fields every GBZ alert starts with: profile id, one component, alert code, time now."""
+        return {
+            "profileId": GBZ_PROFILE_ID,
+            "componentCount": 1,
+            "alertCode": alert_code,
+            "timestamp": naive_utc(self.now()).replace(microsecond=0),
+        }
+
+    def _firmware_changed_alert(self) -> None:
+        """HG-19: 0x8F43 as a GBZ alert without data under the declared message code (Generic Non-Critical
+        Alert by default). Knob alert-8f43-under-receipt-code sends it as the suite did before the DCC's parser
+        showed it undecodable: under the receipt alert's code, without the hash that code always carries."""
+        payload = GENERIC_ALERT.encode({**self._gbz_alert_header(ALERT_FIRMWARE_CHANGED), "data": b""})
+        code = self.receipt_alert_code if self.faults.alert_8f43_under_receipt_code else self.alert_8f43_code
+        self._send_alert(code, payload)
 
     def _send_alert(self, message_code: int, payload: bytes) -> None:
         self.nvm.alert_counter += 1
@@ -479,17 +485,10 @@ class HcalcsGbcs:
             self.nvm.load_switch = False
         self._persist()
         if self.alert_8f43 and not self.faults.no_8f43_alert:
-            self._gbz_alert(ALERT_FIRMWARE_CHANGED, None)
+            self._firmware_changed_alert()
 
     def _respond_cs06(self, command: GeneralBlockHeader, value: Any) -> None:
-        header = GeneralBlockHeader(
-            cra_flag=CraFlag.RESPONSE,
-            originator_counter=command.originator_counter,
-            originator=self.eui,
-            recipient=command.originator,
-            message_code=CS06,
-            date_time=dlms_date_time(self.now()),
-        )
+        header = command.response_header(date_time=DlmsDateTime.from_datetime(self.now()))
         payload = encode_payload(CS06, CraFlag.RESPONSE, value)
         self.put(encode_apdu(self._sign(GeneralSigning(header, payload), self.faults.corrupt_response_signature)))
 
@@ -497,16 +496,7 @@ class HcalcsGbcs:
         if not isinstance(apdu, GeneralCiphered) or not self._mac_ok(apdu):
             self._reject(CS08, "MAC missing or invalid")
             return
-        command = apdu.header
-        header = GeneralBlockHeader(
-            cra_flag=CraFlag.RESPONSE,
-            originator_counter=command.originator_counter,
-            originator=self.eui,
-            recipient=command.originator,
-            message_code=CS08,
-            supplementary_remote_party=command.supplementary_remote_party,
-            supplementary_remote_party_counter=command.supplementary_remote_party_counter,
-        )
+        header = apdu.header.response_header(echo_supplementary=True)  # as RTDS: to the ACB, supplier echoed
         read = (0, 1) if self.faults.cs08_read_failure else (self.reported_version, 0)  # HG-17: readFailure
         octets = read[0].to_bytes(4, "big")[1 if self.faults.cs08_short_version else 0 :]  # CS-18
         payload = encode_payload(CS08, CraFlag.RESPONSE, {"firmwareVersion": octets, "responseCode": read[1]})
@@ -576,6 +566,7 @@ class HcalcsEmulator(EmulatedZigbeeNode):
         keys: HcalcsKeys | None = None,
         receipt_alert_code: int = DEFAULT_RECEIPT_ALERT_CODE,
         alert_8f43: bool = False,
+        alert_8f43_code: int = DEFAULT_8F43_ALERT_CODE,
         tunnel: TunnelConfig | Mapping[str, Any] | None = None,
         tunnel_poll_s: float | None = 30.0,
         trust_centre_ieee: str | None = None,
@@ -617,6 +608,7 @@ class HcalcsEmulator(EmulatedZigbeeNode):
             faults=list(fault_set.names),
             receipt_alert_code=receipt_alert_code,
             alert_8f43=alert_8f43,
+            alert_8f43_code=alert_8f43_code,
             tunnel=dataclasses.asdict(tunnel),
             tunnel_poll_s=tunnel_poll_s,
             trust_centre_ieee=str(tc_ieee),
@@ -652,6 +644,7 @@ class HcalcsEmulator(EmulatedZigbeeNode):
             on_future_changed=self._arm_future,
             on_persist=self._gbcs_persisted,
             alert_8f43=alert_8f43,
+            alert_8f43_code=alert_8f43_code,
         )
         #: APDUs waiting for the tunnel grant, and every APDU the device sent (evidence for tests).
         self.outbox: list[bytes] = []
@@ -664,8 +657,8 @@ class HcalcsEmulator(EmulatedZigbeeNode):
     @classmethod
     def from_profile(cls, profile: Profile, keystore: KeyStore, **overrides: Any) -> Self:
         """The emulator a DUT profile describes (PIXIT dut.*, ota.max_block_size, tunnel.*,
-        hcalcs.receipt_alert_message_code, emulator.faults); keys from ``keystore``: the device's DS/KA private
-        keys (for dut.eui64), the supplier DS and ACB KA certificates."""
+        hcalcs.receipt_alert_message_code, hcalcs.alert_8f43_message_code, emulator.faults); keys from
+        ``keystore``: the device's DS/KA private keys (for dut.eui64), the supplier DS and ACB KA certificates."""
         if profile.role != "hcalcs":
             raise ConfigurationError(f"profile {profile.name}: role {profile.role!r} is not an HCALCS")
         pixit = profile.pixit_value
@@ -685,6 +678,7 @@ class HcalcsEmulator(EmulatedZigbeeNode):
             "faults": parse_hcalcs_faults(pixit("emulator.faults")),
             "receipt_alert_code": int(pixit("hcalcs.receipt_alert_message_code")),
             "alert_8f43": bool(profile.pics("GB.HCALCS.ALERT_8F43")),
+            "alert_8f43_code": int(pixit("hcalcs.alert_8f43_message_code")),
             "tunnel": TunnelConfig.from_profile(profile),
             "endpoint_id": pixit("dut.endpoint"),
         }

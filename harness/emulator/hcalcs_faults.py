@@ -151,6 +151,12 @@ class HcalcsFaultSet:
         "Raises no 0x8F43 alert after a firmware activation although configured (PICS) to.",
         "No alert with alert code 0x8F43 arrives after a successful CS06.",
     )
+    alert_8f43_under_receipt_code: bool = _knob(
+        ("HG-19",),
+        "Sends 0x8F43 under the receipt alert's message code (0x00CF) without the hash that code always "
+        "carries, not under the declared message code (a Generic Non-Critical Alert by default).",
+        "The 0x8F43 alert arrives under 0x00CF, which the DCC's parser cannot decode; none under the declared code.",
+    )
 
     @property
     def names(self) -> tuple[str, ...]:

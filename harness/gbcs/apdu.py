@@ -11,7 +11,8 @@ Layout [R, DCC gbcs-parser `parser.ts`, HenryGiraldo/gbcs `python/gbcs.py`; C-da
     General Signing  = DF 09 cra-flag(1) originator-counter(8) 08 originator(8) 08 recipient(8)
                        date-time (length 00, or 0C + 12-octet DLMS date-time)
                        other-information (length + message code(2) [+ supplementary remote party(8)
-                                          [+ its counter(8) [+ supplementary originator counter(8)]]])
+                                          [+ its counter(8) [+ supplementary originator counter(8)
+                                                             | its key-agreement certificate (DER)]]])
                        content (length + payload)
                        signature (length 00, or 40 + raw r||s) -- absent altogether in a PRECOMMAND
     General Ciphered = DD 00 00 00 00 00 00 length(5 + n + 12) 11 00000000 <General Signing(n)> MAC(12)
@@ -24,6 +25,7 @@ GbcsFormatError, when the octets cannot be cut into these fields.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import itertools
 import re
 from dataclasses import dataclass
@@ -139,13 +141,17 @@ DLMS_DATE_TIME_FORMAT = Struct(
     "clock_status" / Int8ub,
 )
 
+COUNTER_LENGTH = 8
 OTHER_INFORMATION_FORMAT = Struct(
     "message_code" / Int16ub,
     "supplementary_remote_party" / Optional(Bytes(SYSTEM_TITLE_LENGTH)),
     "supplementary_remote_party_counter" / Optional(Int64ub),
-    "supplementary_originator_counter" / Optional(Int64ub),
-    Terminated,
+    "extension" / GreedyBytes,
 )
+"""After the supplementary remote party counter, Other Information ends, or carries exactly one of two things
+told apart by their length [R, gbcs-parser `parser.ts`; C-data, RTDS ECS21b]: 8 octets are the supplementary
+originator counter (Other Information of 26 octets), more are the supplementary remote party's key-agreement
+certificate in DER (longer than 26). Anything else cannot be cut."""
 
 GENERAL_SIGNING_FORMAT = Struct(
     Const(bytes([GENERAL_SIGNING_TAG])),
@@ -197,6 +203,14 @@ class DlmsDateTime:
     clock_status: int = _UNSPECIFIED_OCTET
 
     @classmethod
+    def from_datetime(cls, value: dt.datetime) -> DlmsDateTime:
+        """A UTC instant as a device in RTDS 4.5.0 writes it: deviation 0x8000 (not specified) and clock status
+        0xFF [C-data, domain.md §10]; a naive `value` is UTC. A device may also write deviation 0 and status
+        0x00: both are valid DLMS, and the judge accepts either."""
+        utc = value.astimezone(dt.UTC).replace(tzinfo=None) if value.tzinfo is not None else value
+        return cls(utc.year, utc.month, utc.day, utc.isoweekday(), utc.hour, utc.minute, utc.second)
+
+    @classmethod
     def from_bytes(cls, data: bytes) -> DlmsDateTime:
         if len(data) != DLMS_DATE_TIME_LENGTH:
             raise GbcsFormatError(f"date-time: {len(data)} octets, a DLMS date-time has {DLMS_DATE_TIME_LENGTH}")
@@ -224,7 +238,10 @@ class DlmsDateTime:
 class GeneralBlockHeader:
     """What the General Signing APDU says about the message before its payload.
 
-    The supplementary fields of the Other Information nest: a counter needs the remote party before it.
+    The supplementary fields of the Other Information nest: a counter needs the remote party before it, and
+    the supplementary originator counter or (never both) the remote party's key-agreement certificate need
+    the remote party's counter. The certificate is kept as its DER octets, so that a message carrying an
+    unreadable one still re-encodes exactly (`harness.gbcs.security.remote_party_certificate` reads it).
     """
 
     cra_flag: int
@@ -236,6 +253,7 @@ class GeneralBlockHeader:
     supplementary_remote_party: Eui64 | None = None
     supplementary_remote_party_counter: int | None = None
     supplementary_originator_counter: int | None = None
+    supplementary_remote_party_certificate: bytes | None = None
 
     def __post_init__(self) -> None:
         chain = (
@@ -243,13 +261,41 @@ class GeneralBlockHeader:
             self.supplementary_remote_party_counter,
             self.supplementary_originator_counter,
         )
-        if any(later is not None and earlier is None for earlier, later in itertools.pairwise(chain)):
-            raise ValueError("other information: a supplementary counter needs the fields before it")
+        certificate = self.supplementary_remote_party_certificate
+        if any(later is not None and earlier is None for earlier, later in itertools.pairwise(chain)) or (
+            certificate is not None and self.supplementary_remote_party_counter is None
+        ):
+            raise ValueError("other information: a supplementary field needs the fields before it")
+        if certificate is not None and self.supplementary_originator_counter is not None:
+            raise ValueError("other information: a supplementary originator counter or a certificate, not both")
+        if certificate is not None and len(certificate) <= COUNTER_LENGTH:
+            raise ValueError(
+                f"other information: a {len(certificate)}-octet certificate cannot be told from a counter "
+                f"(it must be longer than {COUNTER_LENGTH} octets)"
+            )
 
     @property
     def cra(self) -> CraFlag | None:
         """The CRA flag as an enum, None for a value GBCS does not define."""
         return CraFlag.lookup(self.cra_flag)
+
+    def response_header(
+        self, *, date_time: DlmsDateTime | None = None, echo_supplementary: bool = False
+    ) -> GeneralBlockHeader:
+        """The header of the device's response to this command, as RTDS 4.5.0 shows it: CRA response, the
+        command's originator counter and message code, the device (the command's recipient) as originator and
+        the command's originator as recipient. `echo_supplementary` repeats the supplementary remote party and
+        its counter (CS08: the response to the ACB carries the supplier and its counter) [C-data]."""
+        return GeneralBlockHeader(
+            cra_flag=CraFlag.RESPONSE,
+            originator_counter=self.originator_counter,
+            originator=self.recipient,
+            recipient=self.originator,
+            message_code=self.message_code,
+            date_time=date_time,
+            supplementary_remote_party=self.supplementary_remote_party if echo_supplementary else None,
+            supplementary_remote_party_counter=self.supplementary_remote_party_counter if echo_supplementary else None,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -299,6 +345,22 @@ def _cut(fmt: Struct, data: bytes, what: str) -> Any:
         raise GbcsFormatError(f"cannot cut a {what}: {construct_error_text(err)}") from None
 
 
+def _other_information_extension(other: Any) -> tuple[int | None, bytes | None]:
+    """(supplementary originator counter, key-agreement certificate) from what follows the remote party's
+    counter (see OTHER_INFORMATION_FORMAT)."""
+    extension = bytes(other.extension)
+    if not extension:
+        return None, None
+    if other.supplementary_remote_party_counter is None or len(extension) < COUNTER_LENGTH:
+        raise GbcsFormatError(
+            f"other_information: {len(extension)} octet(s) that are no supplementary field "
+            "(remote party 8, its counter 8, then an 8-octet originator counter or a certificate)"
+        )
+    if len(extension) == COUNTER_LENGTH:
+        return int.from_bytes(extension, "big"), None
+    return None, extension
+
+
 def decode_general_signing(data: bytes) -> GeneralSigning:
     """A General Signing APDU (or its PRECOMMAND form) from exactly these octets."""
     parsed = _cut(GENERAL_SIGNING_FORMAT, bytes(data), "General Signing APDU")
@@ -306,6 +368,7 @@ def decode_general_signing(data: bytes) -> GeneralSigning:
     raw_time = parsed.date_time
     if len(raw_time) not in (0, DLMS_DATE_TIME_LENGTH):
         raise GbcsFormatError(f"date-time: {len(raw_time)} octets, GBCS has none or {DLMS_DATE_TIME_LENGTH}")
+    originator_counter, certificate = _other_information_extension(other)
     party = other.supplementary_remote_party
     header = GeneralBlockHeader(
         cra_flag=parsed.cra_flag,
@@ -316,7 +379,8 @@ def decode_general_signing(data: bytes) -> GeneralSigning:
         date_time=DlmsDateTime.from_bytes(raw_time) if raw_time else None,
         supplementary_remote_party=Eui64(party) if party is not None else None,
         supplementary_remote_party_counter=other.supplementary_remote_party_counter,
-        supplementary_originator_counter=other.supplementary_originator_counter,
+        supplementary_originator_counter=originator_counter,
+        supplementary_remote_party_certificate=certificate,
     )
     return GeneralSigning(header, bytes(parsed.payload), None if parsed.signature is None else bytes(parsed.signature))
 
@@ -362,13 +426,23 @@ def _date_time_octets(value: DlmsDateTime | None) -> bytes:
         raise GbcsFormatError(f"cannot encode the date-time: {construct_error_text(err)}") from None
 
 
+def _counter_octets(value: int) -> bytes:
+    try:
+        return value.to_bytes(COUNTER_LENGTH, "big")
+    except (OverflowError, AttributeError, TypeError) as err:
+        raise GbcsFormatError(f"cannot encode the supplementary originator counter {value!r}: {err}") from None
+
+
 def encode_general_signing(apdu: GeneralSigning) -> bytes:
     h = apdu.header
+    extension = h.supplementary_remote_party_certificate or b""
+    if h.supplementary_originator_counter is not None:
+        extension = _counter_octets(h.supplementary_originator_counter)
     other = {
         "message_code": h.message_code,
         "supplementary_remote_party": h.supplementary_remote_party.octets if h.supplementary_remote_party else None,
         "supplementary_remote_party_counter": h.supplementary_remote_party_counter,
-        "supplementary_originator_counter": h.supplementary_originator_counter,
+        "extension": extension,
     }
     value = {
         "cra_flag": h.cra_flag,

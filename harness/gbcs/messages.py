@@ -5,10 +5,14 @@ Why a table: every rule that depends on the kind of message (which codec reads t
 be signed or MAC'd, which alert codes it may carry) is data here, so the decoder, the CLI and the steps that
 build messages agree. The "source" column says what each row rests on (tags as in docs/gbcs.md).
 
-Verdict: UNUSABLE when the octets cannot be cut (GbcsFormatError is raised instead, see `decode_message`),
-when the message code is not a firmware message of this table, or when a key the checks need is missing;
-INVALID when a field breaks a rule or a signature or MAC fails; otherwise VALID (without a key store only the
-structure is judged and both checks say "not checked").
+Any GBCS message decodes, firmware or not: its General Block header and Other Information are cut, and its
+signature and MAC are checked by the general rules of `harness.gbcs.security`; only a payload outside this
+table is left undecoded ("outside the firmware scope").
+
+Verdict: UNUSABLE when the octets cannot be cut (GbcsFormatError is raised instead, see `decode_message`) or
+when a key a check needs is missing from the key store; INVALID when a field breaks a rule or a signature or
+MAC fails; otherwise VALID (without a key store only the structure is judged and both checks say "not
+checked").
 """
 
 from __future__ import annotations
@@ -33,7 +37,15 @@ from harness.gbcs.apdu import (
     signing_part,
 )
 from harness.gbcs.payloads import JsonValue, PayloadCodec, PayloadError, PayloadValue
-from harness.gbcs.security import DCC_BOXED_ACB, Check, CheckResult, check_mac, check_signature
+from harness.gbcs.security import (
+    DCC_BOXED_ACB,
+    Check,
+    CheckResult,
+    check_mac,
+    check_signature,
+    describe_certificate,
+    remote_party_certificate,
+)
 
 Rule = Callable[[GeneralBlockHeader, PayloadValue], str | None]
 """A check across header and payload; returns the defect or None."""
@@ -63,7 +75,15 @@ class MessageSpec:
     """It must arrive General Ciphered with a MAC."""
     source: str
     alert_codes: frozenset[int] = frozenset()
+    """The alert codes the message may carry; empty: any."""
     rules: tuple[Rule, ...] = field(default=())
+    recognises: Callable[[bytes], bool] | None = None
+    """For a message code whose payload has several forms (a generic alert is GBZ from a Zigbee device and DLMS
+    from an ESME): whether the payload is the form this row decodes. Another form is outside the firmware
+    scope, not a defect."""
+
+    def applies_to(self, payload: bytes) -> bool:
+        return self.recognises is None or self.recognises(payload)
 
 
 MESSAGE_NAMES: dict[int, str] = {
@@ -73,8 +93,12 @@ MESSAGE_NAMES: dict[int, str] = {
     0x0128: "CCS08 Firmware Transfer Alert",
     0x0129: "CS08 Read PPMID/HCALCS Firmware Version",
     0x012B: "CS09 PPMID Firmware Activation Alert",
+    0x1000: "Generic Critical Alert",
+    0x1001: "Generic Non-Critical Alert",
 }
 """[R, gbcs-parser util.ts] except 0x012B: the code of the RTDS 4.5.0 CS09 sample per domain.md §2.3."""
+
+OUTSIDE_SCOPE = "outside the firmware scope"
 
 _MESSAGES = (
     MessageSpec(
@@ -114,18 +138,30 @@ _MESSAGES = (
     ),
     MessageSpec(
         0x00CF, CraFlag.ALERT, "Firmware Distribution Receipt Alert (GBZ)", gbz.RECEIPT_ALERT,
-        signed=True, mac=False, source="C-data RTDS FDRA-ZigBee ALERT; 0x8F43 without data [I]",
-        alert_codes=frozenset({0x8F72, 0x8F1C, 0x8F43}),
+        signed=True, mac=False, source="C-data RTDS FDRA-ZigBee ALERT; R gbcs-parser: always the hash",
+        alert_codes=frozenset({0x8F72, 0x8F1C}),
+    ),
+    MessageSpec(
+        0x1000, CraFlag.ALERT, "Generic Critical Alert (GBZ)", gbz.GENERIC_ALERT,
+        signed=True, mac=False, source="R gbcs-parser parser.ts/util.ts; signed like every critical alert [I]",
+        recognises=gbz.is_gbz_alert,
+    ),
+    MessageSpec(
+        0x1001, CraFlag.ALERT, "Generic Non-Critical Alert (GBZ)", gbz.GENERIC_ALERT,
+        signed=False, mac=False, source="R gbcs-parser parser.ts/util.ts; protection not settled [U]",
+        recognises=gbz.is_gbz_alert,
     ),
 )  # fmt: skip
 
 MESSAGES: dict[tuple[int, CraFlag], MessageSpec] = {(spec.code, spec.cra): spec for spec in _MESSAGES}
 
 
-def message_spec(code: int, cra_flag: int) -> MessageSpec | None:
-    """The table row for a message code and CRA flag, None when it is not a firmware message we know."""
+def message_spec(code: int, cra_flag: int, payload: bytes | None = None) -> MessageSpec | None:
+    """The table row for a message code and CRA flag (and, when given, a payload of the form the row decodes),
+    None when it is not a firmware message we know."""
     cra = CraFlag.lookup(cra_flag)
-    return None if cra is None else MESSAGES.get((code, cra))
+    spec = None if cra is None else MESSAGES.get((code, cra))
+    return spec if spec is None or payload is None or spec.applies_to(payload) else None
 
 
 def encode_payload(code: int, cra: CraFlag, value: PayloadValue) -> bytes:
@@ -163,7 +199,7 @@ class DecodedMessage:
     mac: CheckResult
     defects: tuple[str, ...]
     unusable: tuple[str, ...]
-    """Why the message cannot be judged (unknown message code, missing key); empty when it can."""
+    """Why the message cannot be judged (a key the checks need is missing); empty when it can."""
 
     @property
     def header(self) -> GeneralBlockHeader:
@@ -186,7 +222,15 @@ class DecodedMessage:
     def name(self) -> str:
         if self.spec is not None:
             return self.spec.name
-        return MESSAGE_NAMES.get(self.header.message_code, "unknown message code")
+        return MESSAGE_NAMES.get(self.header.message_code, f"message code {OUTSIDE_SCOPE}")
+
+    @property
+    def payload_status(self) -> str:
+        """Whether the payload was read: "decoded", "not decoded (outside the firmware scope)" or "not decoded
+        (error)"."""
+        if self.spec is None:
+            return f"not decoded ({OUTSIDE_SCOPE})"
+        return "not decoded (error)" if self.payload_error is not None else "decoded"
 
     def payload_fields(self) -> JsonValue:
         """The payload as JSON-able fields (None when it did not decode or the message is unknown)."""
@@ -204,6 +248,7 @@ class DecodedMessage:
             "message_name": self.name,
             "header": header_fields(h),
             "payload_codec": self.spec.codec.name if self.spec else None,
+            "payload_status": self.payload_status,
             "payload_hex": signed.payload.hex().upper(),
             "payload": self.payload_fields(),
             "payload_error": self.payload_error,
@@ -231,7 +276,21 @@ def header_fields(header: GeneralBlockHeader) -> dict[str, Any]:
         "supplementary_remote_party": str(party) if party else None,
         "supplementary_remote_party_counter": counter,
         "supplementary_originator_counter": originator_counter,
+        "supplementary_remote_party_certificate": _certificate_fields(header),
     }
+
+
+def _certificate_fields(header: GeneralBlockHeader) -> dict[str, Any] | None:
+    """The supplementary remote party's key-agreement certificate: its public facts, or why it is unreadable."""
+    octets = header.supplementary_remote_party_certificate
+    if octets is None:
+        return None
+    try:
+        certificate = remote_party_certificate(header)
+    except ValueError as err:
+        return {"size": len(octets), "error": f"not a readable DER X.509 certificate ({err})"}
+    assert certificate is not None
+    return {"size": len(octets), **describe_certificate(certificate)}
 
 
 def _form_defects(apdu: Apdu, spec: MessageSpec | None, precommand: bool) -> list[str]:
@@ -279,15 +338,15 @@ def decode_message(
     apdu = decode_apdu(data)
     header = apdu.header
     signed = signing_part(apdu)
-    spec = message_spec(header.message_code, header.cra_flag)
+    spec = message_spec(header.message_code, header.cra_flag, signed.payload)
     defects = _form_defects(apdu, spec, precommand)
-    unusable = []
     if header.cra is None:
         defects.append(f"CRA flag {header.cra_flag}: GBCS defines 1 command, 2 response, 3 alert")
-    elif spec is None and header.message_code in MESSAGE_NAMES:
+    elif header.message_code in MESSAGE_NAMES and (header.message_code, header.cra) not in MESSAGES:
         defects.append(f"message code 0x{header.message_code:04X} has no {header.cra.name.lower()} form")
-    elif spec is None:
-        unusable.append(f"message code 0x{header.message_code:04X} is not a firmware message this codec knows")
+    certificate = _certificate_fields(header)
+    if certificate is not None and "error" in certificate:
+        defects.append(f"the supplementary remote party key-agreement certificate is {certificate['error']}")
     payload, payload_error = None, None
     if spec is not None:
         try:
@@ -302,5 +361,5 @@ def decode_message(
         mac = CheckResult(Check.ABSENT, "PRECOMMAND form: no MAC")
     else:
         signature, mac = check_signature(apdu, keys), check_mac(apdu, keys, acb)
-    unusable += [r.detail for r in (signature, mac) if r.check is Check.KEY_MISSING]
+    unusable = [r.text for r in (signature, mac) if r.check is Check.KEY_MISSING]
     return DecodedMessage(apdu, spec, payload, payload_error, signature, mac, tuple(defects), tuple(unusable))

@@ -922,10 +922,20 @@ PIXIT_ITEMS: Mapping[str, PixitItem] = _pixit(
     PixitItem(
         "hcalcs.receipt_alert_message_code",
         HexIntType(bits=16),
-        "GBCS message code of the HCALCS Firmware Distribution Receipt Alert (GBZ form like a GSME); the "
-        "suite expects the 0x8F43 alert, if PICS GB.HCALCS.ALERT_8F43, under the same code.",
+        "GBCS message code of the HCALCS Firmware Distribution Receipt Alert (GBZ form like a GSME, always "
+        "carrying the Manufacturer Image hash).",
         default="0x00CF",
-        requirements=("HG-04", "HG-05", "HG-19"),
+        requirements=("HG-04", "HG-05"),
+        assumption=True,
+    ),
+    PixitItem(
+        "hcalcs.alert_8f43_message_code",
+        HexIntType(bits=16),
+        "GBCS message code under which the HCALCS sends alert 0x8F43 (if PICS GB.HCALCS.ALERT_8F43): a GBZ "
+        "alert without data; alerts outside a use case travel as Generic Non-Critical (0x1001) or Critical "
+        "(0x1000) Alerts, which the DCC's parser decodes.",
+        default="0x1001",
+        requirements=("HG-19",),
         assumption=True,
     ),
     PixitItem(

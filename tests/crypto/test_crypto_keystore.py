@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from harness.crypto.ecdsa import sign_raw, verify_raw
 from harness.crypto.eui64 import Eui64
-from harness.crypto.keystore import KeyEntry, KeyNotFoundError, KeyRole, KeyStore
+from harness.crypto.keystore import KeyEntry, KeyKind, KeyNotFoundError, KeyRole, KeyStore
 from harness.crypto.pki import Party, PartyKind, TestPki
 from harness.errors import ConfigurationError
 
@@ -99,7 +99,138 @@ def test_misfiled_vector_certificate_is_noted(vector_store: KeyStore) -> None:
     assert "90-B3-D5-1F-30-03-00-00" in note and "90-B3-D5-1F-30-00-00-07" in note
 
 
-# --- broken input files -------------------------------------------------------------------------------
+# --- a DCC Boxed folder as shipped: certificates, bare public keys and lone private keys ---------------------
+# ../shared has no such folder, so these fixtures make one: the shipped folder holds, besides certificates with
+# their keys, a bare public key (fffffffffffffffe-ka.pem is a PUBLIC KEY, no certificate) and private keys with
+# no certificate beside them (domain.md §10).
+
+BARE = "ff-ff-ff-ff-ff-ff-ff-fe"
+BARE_WITH_KEY = "90-b3-d5-1f-30-00-00-08"
+LONE_PRIVATE = "90-b3-d5-1f-30-00-00-09"
+
+
+def _pem_public(key: ec.EllipticCurvePrivateKey) -> bytes:
+    return key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+def _pem_private(key: ec.EllipticCurvePrivateKey) -> bytes:
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+
+
+@pytest.fixture
+def shipped_dir(pki_dir: Path) -> Path:
+    """The generated PKI folder plus the three other kinds of file a DCC Boxed folder ships."""
+    keys = {name: ec.generate_private_key(ec.SECP256R1()) for name in (BARE, BARE_WITH_KEY, LONE_PRIVATE)}
+    (pki_dir / "fffffffffffffffe-ka.pem").write_bytes(_pem_public(keys[BARE]))
+    (pki_dir / "90b3d51f30000008-ka.pem").write_bytes(_pem_public(keys[BARE_WITH_KEY]))
+    (pki_dir / "90b3d51f30000008-ka.key").write_bytes(_pem_private(keys[BARE_WITH_KEY]))
+    (pki_dir / "90b3d51f30000009-ds.key").write_bytes(_pem_private(keys[LONE_PRIVATE]))
+    return pki_dir
+
+
+def test_a_shipped_folder_loads_every_kind(shipped_dir: Path, pki: TestPki) -> None:
+    store = KeyStore.load(shipped_dir)
+    assert len(store) == len(pki.keystore()) + 3
+    assert [n for n in store.notes if "skipped" in n] == []
+    bare, bare_with_key, lone = (
+        store.entry(BARE, "ka"),
+        store.entry(BARE_WITH_KEY, "ka"),
+        store.entry(LONE_PRIVATE, "ds"),
+    )
+    assert (bare.kind, bare.has_private_key, bare.held) == (KeyKind.PUBLIC_KEY, False, "public key")
+    assert (bare_with_key.kind, bare_with_key.held) == (KeyKind.PUBLIC_KEY, "public key + private key")
+    assert (lone.kind, lone.held) == (KeyKind.PRIVATE_KEY, "private key")
+    assert lone.public_key == store.private_key(LONE_PRIVATE, "ds").public_key()
+    assert bare_with_key.public_key == store.private_key(BARE_WITH_KEY, "ka").public_key()
+    assert store.entry(SUPPLIER, "ds").held == "certificate + private key"
+    assert bare.source.endswith("fffffffffffffffe-ka.pem") and lone.source.endswith("90b3d51f30000009-ds.key")
+
+
+def test_each_kind_does_its_job(shipped_dir: Path) -> None:
+    """A bare public key verifies and agrees keys; a lone private key signs and its public key verifies."""
+    store = KeyStore.load(shipped_dir)
+    data = b"GB OTA conformance suite"
+    signature = sign_raw(store.private_key(LONE_PRIVATE, "ds"), data)
+    assert verify_raw(store.public_key(LONE_PRIVATE, "ds"), data, signature)
+    mine = store.private_key(BARE_WITH_KEY, "ka")
+    assert mine.exchange(ec.ECDH(), store.public_key(BARE, "ka"))
+    for eui, role, what in ((BARE, "ka", "public key"), (LONE_PRIVATE, "ds", "private key")):
+        with pytest.raises(KeyNotFoundError, match=f"only the {what}"):
+            store.certificate(eui, role)
+    with pytest.raises(KeyNotFoundError, match=r"no ka private key .* only the public key"):
+        store.private_key(BARE, "ka")
+
+
+def test_the_store_reports_which_roles_it_found(shipped_dir: Path) -> None:
+    store = KeyStore.load(shipped_dir)
+    found = store.roles_found()
+    assert found["FF-FF-FF-FF-FF-FF-FF-FE"] == {"ka": "public key"}
+    assert found["90-B3-D5-1F-30-00-00-09"] == {"ds": "private key"}
+    assert found["90-B3-D5-1F-30-01-00-00"]["ds"] == "certificate + private key"
+    summary = store.summary()
+    assert "2 public keys" in summary and "1 private key" in summary and "certificates" in summary
+    assert store.to_dict()["roles"] == found
+    assert {e["kind"] for e in store.to_dict()["entries"]} == {"certificate", "public key", "private key"}
+
+
+def test_a_shipped_folder_never_shows_its_private_keys(shipped_dir: Path) -> None:
+    store = KeyStore.load(shipped_dir)
+    texts = [repr(store), store.summary(), json.dumps(store.to_dict()), *store.notes]
+    texts += [t for e in store.entries() for t in (repr(e), json.dumps(e.to_dict()))]
+    secrets = _private_material(store)
+    assert len(secrets) > 40
+    for text in texts:
+        assert "PRIVATE KEY" not in text and not any(secret in text for secret in secrets)
+
+
+def test_a_bare_public_key_and_a_certificate_of_one_key_merge(pki: TestPki, tmp_path: Path) -> None:
+    """The same key as a bare public key and as a certificate is one key; the certificate wins."""
+    entry = pki.keystore().entry(SUPPLIER, "ka")
+    (tmp_path / "90b3d51f30010000-ka.pem").write_bytes(
+        entry.public_key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
+    bare = KeyStore.load(tmp_path)
+    certificate_only = KeyStore([KeyEntry(entry.eui, entry.role, entry.certificate, source="cert")])
+    for merged in (bare.merge(certificate_only), certificate_only.merge(bare)):
+        assert merged.entry(SUPPLIER, "ka").kind is KeyKind.CERTIFICATE
+    other = ec.generate_private_key(ec.SECP256R1()).public_key()
+    with pytest.raises(ConfigurationError, match="different keys"):
+        bare.merge(KeyStore([KeyEntry(entry.eui, entry.role, bare_public_key=other)]))
+
+
+def test_an_entry_needs_a_key_and_one_public_part(pki: TestPki) -> None:
+    entry = pki.keystore().entry(SUPPLIER, "ds")
+    with pytest.raises(ConfigurationError, match="needs a certificate"):
+        KeyEntry(entry.eui, entry.role)
+    with pytest.raises(ConfigurationError, match="not both"):
+        KeyEntry(entry.eui, entry.role, entry.certificate, bare_public_key=entry.public_key)
+    with pytest.raises(ConfigurationError, match="does not belong to the public key"):
+        KeyEntry(
+            entry.eui,
+            entry.role,
+            None,
+            entry.private_key,
+            bare_public_key=ec.generate_private_key(ec.SECP256R1()).public_key(),
+        )
+
+
+def test_a_public_key_file_that_is_unreadable_is_skipped(tmp_path: Path, pki: TestPki) -> None:
+    (tmp_path / "fffffffffffffffe-ka.pem").write_bytes(b"-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n")
+    p384 = ec.generate_private_key(ec.SECP384R1())
+    (tmp_path / "fffffffffffffffd-ka.pem").write_bytes(_pem_public(p384))  # type: ignore[arg-type]
+    (tmp_path / "fffffffffffffffc-ka.pem").write_bytes(b"-----BEGIN SOMETHING-----\n-----END SOMETHING-----\n")
+    (tmp_path / "90b3d51f30010000-ds.key").write_bytes(_pem_private(pki.keystore().private_key(SUPPLIER, "ds")))
+    store = KeyStore.load(tmp_path)
+    notes = " | ".join(store.notes)
+    assert "fffffffffffffffe-ka.pem: skipped: not a readable PEM public key" in notes
+    assert "fffffffffffffffd-ka.pem: skipped: the public key is not an EC P-256 key" in notes
+    assert "fffffffffffffffc-ka.pem: skipped: holds neither a certificate nor a public key" in notes
+    assert len(store) == 1 and "3 files skipped" in store.summary()
+
+
+# --- broken input files: skipped with a note naming them, the rest of the folder loads ----------------------
 
 
 def _error(directory: Path) -> str:
@@ -108,12 +239,26 @@ def _error(directory: Path) -> str:
     return str(caught.value)
 
 
+def _skipped(directory: Path, name: str) -> tuple[KeyStore, str]:
+    """Load a folder with one damaged file: (the store, the one note naming that file as skipped)."""
+    store = KeyStore.load(directory)
+    [note] = [n for n in store.notes if n.startswith(f"{directory / name}: skipped: ")]
+    assert "Traceback" not in note
+    return store, note
+
+
 def test_missing_and_empty_directories(tmp_path: Path) -> None:
     assert "does not exist" in _error(tmp_path / "nowhere")
     (tmp_path / "README").write_text("no keys here")
     message = _error(tmp_path)
     assert str(tmp_path) in message and "no key files" in message
     assert "is not a directory" in _error(tmp_path / "README")
+
+
+def test_a_folder_of_nothing_usable_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "90b3d51f30010000-ds.pem").write_bytes(b"garbage")
+    message = _error(tmp_path)
+    assert "no usable key" in message and "90b3d51f30010000-ds.pem" in message and "not a PEM file" in message
 
 
 @pytest.mark.parametrize(
@@ -130,44 +275,62 @@ def test_missing_and_empty_directories(tmp_path: Path) -> None:
     ids=["der-garbage", "bad-der-in-pem", "truncated", "empty"],
 )
 def test_corrupt_certificate(pki_dir: Path, content: bytes, problem: str) -> None:
+    """The certificate is skipped; its private key beside it stays usable as a lone private key."""
     (pki_dir / "90b3d51f30010000-ds.pem").write_bytes(content)
-    message = _error(pki_dir)
-    assert "90b3d51f30010000-ds.pem" in message and problem in message
-    assert "Traceback" not in message
+    store, note = _skipped(pki_dir, "90b3d51f30010000-ds.pem")
+    assert problem in note
+    assert store.entry(SUPPLIER, "ds").kind is KeyKind.PRIVATE_KEY
+    with pytest.raises(KeyNotFoundError) as caught:
+        store.certificate(SUPPLIER, "ds")
+    assert "only the private key" in str(caught.value)
+
+
+def test_a_skipped_file_is_named_when_its_key_is_looked_up(pki_dir: Path) -> None:
+    (pki_dir / "00db1234567890b4-ds.key").unlink()
+    (pki_dir / "00db1234567890b4-ds.pem").write_bytes(b"garbage")
+    store, _ = _skipped(pki_dir, "00db1234567890b4-ds.pem")
+    with pytest.raises(KeyNotFoundError) as caught:
+        store.public_key("00-DB-12-34-56-78-90-B4", "ds")
+    message = str(caught.value)
+    assert "00db1234567890b4-ds.pem" in message and "skipped" in message and "not a PEM file" in message
+    assert store.skipped("00db1234567890b4", "ds") == (
+        f"{pki_dir / '00db1234567890b4-ds.pem'}: not a PEM file (no -----BEGIN line)",
+    )
 
 
 def test_corrupt_private_key(pki_dir: Path) -> None:
     (pki_dir / "90b3d51f30000002-ka.key").write_bytes(
         b"-----BEGIN PRIVATE KEY-----\nbm90IGEga2V5\n-----END PRIVATE KEY-----\n"
     )
-    message = _error(pki_dir)
-    assert "90b3d51f30000002-ka.key" in message and "not a readable PEM private key" in message
+    store, note = _skipped(pki_dir, "90b3d51f30000002-ka.key")
+    assert "not a readable PEM private key" in note
+    assert store.entry("90-B3-D5-1F-30-00-00-02", "ka").kind is KeyKind.CERTIFICATE
+    with pytest.raises(KeyNotFoundError, match=r"skipped .*90b3d51f30000002-ka\.key"):
+        store.private_key("90-B3-D5-1F-30-00-00-02", "ka")
 
 
 def test_mismatched_key_pair(pki_dir: Path) -> None:
+    """A private key that does not belong to the certificate beside it is skipped; the certificate stays."""
     shutil.copy(pki_dir / "90b3d51f30000002-ka.key", pki_dir / "90b3d51f30010000-ka.key")
-    message = _error(pki_dir)
-    assert "90b3d51f30010000-ka.key" in message and "90b3d51f30010000-ka.pem" in message
-    assert "does not belong" in message
-
-
-def test_private_key_without_certificate(pki_dir: Path) -> None:
-    (pki_dir / "90b3d51f30010000-ds.pem").unlink()
-    message = _error(pki_dir)
-    assert "90b3d51f30010000-ds.key" in message and "without its certificate" in message
+    store, note = _skipped(pki_dir, "90b3d51f30010000-ka.key")
+    assert "90b3d51f30010000-ka.pem" in note and "does not belong" in note
+    assert not store.has_private(SUPPLIER, "ka") and store.entry(SUPPLIER, "ka").kind is KeyKind.CERTIFICATE
 
 
 def test_private_key_in_a_certificate_file_is_refused_without_echoing_it(pki_dir: Path) -> None:
     key_pem = (pki_dir / "90b3d51f30010000-ds.key").read_bytes()
     (pki_dir / "90b3d51f30010000-ds.pem").write_bytes(key_pem)
-    message = _error(pki_dir)
-    assert "90b3d51f30010000-ds.pem" in message and "holds a private key" in message
-    assert key_pem.decode().splitlines()[1] not in message
+    store, note = _skipped(pki_dir, "90b3d51f30010000-ds.pem")
+    assert "holds a private key" in note
+    texts = [*store.notes, repr(store), json.dumps(store.to_dict())]
+    assert not any(key_pem.decode().splitlines()[1] in text for text in texts)
 
 
 def test_certificate_in_a_key_file(pki_dir: Path) -> None:
     shutil.copy(pki_dir / "90b3d51f30010000-ds.pem", pki_dir / "90b3d51f30010000-ds.key")
-    assert "holds no private key" in _error(pki_dir)
+    store, note = _skipped(pki_dir, "90b3d51f30010000-ds.key")
+    assert "holds no private key" in note
+    assert not store.has_private(SUPPLIER, "ds")
 
 
 def test_encrypted_private_key(pki_dir: Path, pki: TestPki) -> None:
@@ -178,8 +341,8 @@ def test_encrypted_private_key(pki_dir: Path, pki: TestPki) -> None:
         serialization.BestAvailableEncryption(b"secret"),
     )
     (pki_dir / "90b3d51f30010000-ds.key").write_bytes(encrypted)
-    message = _error(pki_dir)
-    assert "90b3d51f30010000-ds.key" in message and "encrypted" in message
+    _, note = _skipped(pki_dir, "90b3d51f30010000-ds.key")
+    assert "encrypted" in note
 
 
 @pytest.mark.parametrize(
@@ -191,8 +354,8 @@ def test_non_p256_private_key(pki_dir: Path, key: ec.EllipticCurvePrivateKey) ->
     (pki_dir / "90b3d51f30010000-ds.key").write_bytes(
         key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     )
-    message = _error(pki_dir)
-    assert "90b3d51f30010000-ds.key" in message and "P-256" in message
+    _, note = _skipped(pki_dir, "90b3d51f30010000-ds.key")
+    assert "P-256" in note
 
 
 def test_non_p256_certificate(pki_dir: Path) -> None:
@@ -210,28 +373,31 @@ def test_non_p256_certificate(pki_dir: Path) -> None:
     )
     (pki_dir / "00db1234567890b4-ds.key").unlink()
     (pki_dir / "00db1234567890b4-ds.pem").write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    message = _error(pki_dir)
-    assert "00db1234567890b4-ds.pem" in message and "not an EC P-256 key" in message
+    store, note = _skipped(pki_dir, "00db1234567890b4-ds.pem")
+    assert "not an EC P-256 key" in note
+    assert ("00db1234567890b4", "ds") not in store
 
 
 def test_two_certificates_in_one_file(pki_dir: Path) -> None:
     first = pki_dir / "00db1234567890b4-ds.pem"
     first.write_bytes(first.read_bytes() + (pki_dir / "00db1234567890b4-ka.pem").read_bytes())
-    message = _error(pki_dir)
-    assert "00db1234567890b4-ds.pem" in message and "2 certificates" in message
+    _, note = _skipped(pki_dir, "00db1234567890b4-ds.pem")
+    assert "2 certificates" in note
 
 
 def test_file_names_differing_only_in_case(pki_dir: Path) -> None:
     shutil.copy(pki_dir / "00db1234567890b4-ds.pem", pki_dir / "00DB1234567890B4-DS.pem")
-    assert "differ only in case" in _error(pki_dir)
+    store = KeyStore.load(pki_dir)
+    assert any("skipped" in n and "differ only in case" in n for n in store.notes)
+    assert store.entry("00db1234567890b4", "ds").kind is KeyKind.CERTIFICATE
 
 
 def test_unreadable_file(pki_dir: Path) -> None:
     path = pki_dir / "00db1234567890b4-ds.pem"
     path.unlink()
     path.symlink_to(pki_dir / "missing-target.pem")
-    message = _error(pki_dir)
-    assert str(path) in message and "cannot read a certificate" in message
+    _, note = _skipped(pki_dir, "00db1234567890b4-ds.pem")
+    assert "cannot read it" in note
 
 
 def test_unknown_files_are_noted_not_fatal(pki_dir: Path) -> None:
@@ -262,7 +428,7 @@ def test_in_memory_entry_with_a_foreign_private_key(pki: TestPki) -> None:
 
 def test_duplicate_in_memory_entries(pki: TestPki) -> None:
     entry = pki.keystore().entry(SUPPLIER, "ds")
-    with pytest.raises(ConfigurationError, match="two certificates"):
+    with pytest.raises(ConfigurationError, match="two entries"):
         KeyStore([entry, entry], source="test")
 
 

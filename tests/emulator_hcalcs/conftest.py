@@ -3,6 +3,8 @@ radio-free ``HcalcsGbcs`` with a settable UTC clock."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from hcalcs_support import OLD_VERSION, START, Core, CoreFactory, Suite
 
@@ -40,7 +42,7 @@ def suite(keystore: KeyStore, hcalcs_eui: Eui64, supplier_eui: Eui64) -> Suite:
 
 @pytest.fixture
 def make_core(keystore: KeyStore, hcalcs_eui: Eui64) -> CoreFactory:
-    def _make(*faults: str, nvm: HcalcsNvm | None = None) -> Core:
+    def _make(*faults: str, nvm: HcalcsNvm | None = None, **options: Any) -> Core:
         sent: list[bytes] = []
         at = [START]
         gbcs = HcalcsGbcs(
@@ -50,6 +52,7 @@ def make_core(keystore: KeyStore, hcalcs_eui: Eui64) -> CoreFactory:
             put=sent.append,
             now=lambda: at[0],
             faults=parse_hcalcs_faults(faults),
+            **options,
         )
         return Core(gbcs, sent, at)
 

@@ -12,6 +12,7 @@ from hcalcs_support import NEW_VERSION, OLD_VERSION, START, CoreFactory, Suite
 from harness.emulator.hcalcs import ResponseCode
 from harness.emulator.hcalcs_faults import HCALCS_FAULTS, hcalcs_fault_table_markdown, parse_hcalcs_faults
 from harness.errors import ConfigurationError
+from harness.gbcs import decode_message
 
 IMAGE = b"manufacturer image v2" * 10
 IMAGE_HASH = hashlib.sha256(IMAGE).digest()
@@ -24,7 +25,7 @@ def code_and_version(suite: Suite, apdu: bytes) -> tuple[int, int]:
 
 
 def test_catalogue() -> None:
-    assert len(HCALCS_FAULTS) == 25
+    assert len(HCALCS_FAULTS) == 26
     for fault in HCALCS_FAULTS.values():
         assert fault.requirements and all(r.startswith(("HG-", "CS-")) for r in fault.requirements)
     assert parse_hcalcs_faults(["ignore-counter"]).ignore_counter
@@ -111,3 +112,22 @@ def test_forget_future_dated_on_power_cycle_nvm(make_core: CoreFactory, suite: S
     assert core.gbcs.nvm.future is not None
     # What the emulator persists (to_state) leaves it out; the radio test checks the whole power cycle.
     assert core.gbcs.nvm.to_json(keep_future=False)["future"] is None
+
+
+def test_alert_8f43_under_receipt_code(make_core: CoreFactory, suite: Suite) -> None:
+    """0x8F43 under 0x00CF without the hash: nothing under the declared code, and the codec finds it undecodable."""
+    faulty = make_core("alert-8f43-under-receipt-code", alert_8f43=True)
+    faulty.gbcs.image_received(True, NEW_VERSION, IMAGE)
+    faulty.gbcs.on_apdu(suite.cs06(IMAGE_HASH))
+    message = decode_message(faulty.sent[1], keys=suite.keystore)  # receipt, 0x8F43, CS06 response
+    assert message.header.message_code == 0x00CF
+    assert message.verdict.value == "invalid" and message.payload_error is not None
+    codes = [decode_message(apdu).header.message_code for apdu in faulty.sent]
+    assert codes == [0x00CF, 0x00CF, 0x0012]
+
+
+def test_no_8f43_alert(make_core: CoreFactory, suite: Suite) -> None:
+    core = make_core("no-8f43-alert", alert_8f43=True)
+    core.gbcs.image_received(True, NEW_VERSION, IMAGE)
+    core.gbcs.on_apdu(suite.cs06(IMAGE_HASH))
+    assert [decode_message(apdu).header.message_code for apdu in core.sent] == [0x00CF, 0x0012]

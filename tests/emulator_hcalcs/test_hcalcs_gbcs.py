@@ -9,6 +9,7 @@ import hashlib
 from hcalcs_support import NEW_VERSION, OLD_VERSION, START, Core, CoreFactory, Suite
 
 from harness.emulator.hcalcs import (
+    ALERT_FIRMWARE_CHANGED,
     ALERT_FUTURE_DATED_FAILED,
     ALERT_FUTURE_DATED_OK,
     ALERT_VERIFICATION_FAILED,
@@ -184,3 +185,57 @@ def test_nvm_round_trip(make_core: CoreFactory, suite: Suite) -> None:
     state = core.gbcs.nvm.to_json()
     assert HcalcsNvm.from_json(state) == core.gbcs.nvm
     assert HcalcsNvm.from_json(core.gbcs.nvm.to_json(keep_future=False)).future is None
+
+
+# -- what the messages look like: RTDS device messages (domain.md §10) --------------------------------------------
+def test_0x8f43_is_a_generic_non_critical_alert_the_dcc_can_decode(make_core: CoreFactory, suite: Suite) -> None:
+    """HG-19: a signed GBZ alert without data under 0x1001 by default (not under 0x00CF, which always carries
+    the hash), to the supplier, with the device's own counter."""
+    core = make_core(alert_8f43=True)
+    core.gbcs.image_received(True, NEW_VERSION, IMAGE)
+    core.gbcs.on_apdu(suite.cs06(IMAGE_HASH))
+    receipt, alert, _response = core.sent  # the alert on activation, before the CS06 response
+    message = suite.judge(alert)
+    assert (message.header.message_code, message.name) == (0x1001, "Generic Non-Critical Alert (GBZ)")
+    assert message.header.recipient == suite.supplier
+    assert message.header.originator_counter > suite.judge(receipt).header.originator_counter
+    assert message.payload["alertCode"] == ALERT_FIRMWARE_CHANGED and message.payload["data"] == b""
+    assert alert[-65] == 0x40  # signed: signature length 0x40 and 64 octets
+    assert message.signature.check.value == "valid"
+
+
+def test_0x8f43_under_the_declared_message_code(make_core: CoreFactory, suite: Suite) -> None:
+    core = make_core(alert_8f43=True, alert_8f43_code=0x1000)
+    core.gbcs.image_received(True, NEW_VERSION, IMAGE)
+    core.gbcs.on_apdu(suite.cs06(IMAGE_HASH))
+    assert [suite.judge(apdu).header.message_code for apdu in core.sent] == [0x00CF, 0x1000, CS06]
+
+
+def test_no_0x8f43_unless_configured(make_core: CoreFactory, suite: Suite) -> None:
+    core = make_core()
+    core.gbcs.image_received(True, NEW_VERSION, IMAGE)
+    core.gbcs.on_apdu(suite.cs06(IMAGE_HASH))
+    assert [suite.judge(apdu).header.message_code for apdu in core.sent] == [0x00CF, CS06]
+
+
+def test_cs06_response_date_time_is_in_the_rtds_form(make_core: CoreFactory, suite: Suite) -> None:
+    """Deviation 0x8000 (not specified) and clock status 0xFF, as every RTDS device message."""
+    core = holding(make_core)
+    core.gbcs.on_apdu(suite.cs06(IMAGE_HASH))
+    date_time = suite.judge(core.sent[0]).header.date_time
+    assert date_time is not None
+    assert (date_time.deviation, date_time.clock_status) == (-0x8000, 0xFF)
+    assert bytes(date_time)[-3:] == bytes.fromhex("8000FF")
+    assert (date_time.year, date_time.month, date_time.day, date_time.hour) == (2026, 1, 1, 12)
+
+
+def test_cs08_response_echoes_the_supplementary_remote_party(make_core: CoreFactory, suite: Suite) -> None:
+    """As RTDS CS08: the response goes to the ACB with the supplier and its counter, MAC'd device/ACB."""
+    core = make_core()
+    command = suite.cs08()
+    core.gbcs.on_apdu(command)
+    request, response = suite.judge(command).header, suite.judge(core.sent[0])
+    assert response.header.recipient == request.originator
+    assert response.header.supplementary_remote_party == request.supplementary_remote_party == suite.supplier
+    assert response.header.supplementary_remote_party_counter == request.supplementary_remote_party_counter
+    assert response.mac.check.value == "valid"

@@ -7,6 +7,7 @@ substituted the whole APDU is the DCC's, MAC included.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import pytest
@@ -15,6 +16,7 @@ from gbcs_rtds import ACB, CS06_CASES, SUPPLIER, rtds
 from harness.crypto.eui64 import Eui64
 from harness.crypto.keystore import KeyEntry, KeyRole, KeyStore
 from harness.crypto.pki import TestPki
+from harness.emulator.gbcs_device import GbcsDevice
 from harness.gbcs import (
     Check,
     CraFlag,
@@ -31,7 +33,8 @@ from harness.gbcs import (
     verify_signature,
     wrap,
 )
-from harness.gbcs.apdu import DlmsDateTime
+from harness.gbcs.apdu import DlmsDateTime, signing_part
+from harness.gbcs.commands import DccCommands
 from harness.gbcs.security import compute_mac
 
 DEVICE = "00-DB-12-34-56-78-90-A0"
@@ -105,18 +108,25 @@ def _device_view(pki: TestPki, device: str) -> KeyStore:
     return KeyStore(entries, source="device view")
 
 
-def test_device_signs_a_cs06_response(pki: TestPki) -> None:
+@pytest.mark.parametrize(
+    "date_time",
+    [
+        DlmsDateTime.from_datetime(dt.datetime(2025, 6, 1, 12)),  # RTDS: deviation 0x8000, clock status 0xFF
+        DlmsDateTime(2025, 6, 1, 7, 12, deviation=0, clock_status=0x00),  # deviation 0, status 0: valid DLMS too
+    ],
+    ids=["rtds-form", "zero-deviation-and-status"],
+)
+def test_device_signs_a_cs06_response(pki: TestPki, date_time: DlmsDateTime) -> None:
+    """The judge accepts either DLMS date-time form from a device under test (both are valid DLMS)."""
     hcalcs, supplier = pki.party("hcalcs").eui, pki.party("supplier").eui
-    header = GeneralBlockHeader(
-        CraFlag.RESPONSE, 77, hcalcs, supplier, 0x0012, date_time=DlmsDateTime(2025, 6, 1, hour=12)
-    )
+    header = GeneralBlockHeader(CraFlag.RESPONSE, 77, hcalcs, supplier, 0x0012, date_time=date_time)
     outcome = ("executionOutcome", {"activateImageResponseCode": 2, "firmwareVersion": bytes.fromhex("00020000")})
     unsigned = GeneralSigning(header, encode_payload(0x0012, CraFlag.RESPONSE, outcome), signature=None)
     response = protect(unsigned, _device_view(pki, "hcalcs"), mac=False)
     message = decode_message(encode_apdu(response), keys=pki.keystore())
     assert message.verdict is Verdict.VALID
     assert message.payload_fields()["executionOutcome"]["activateImageResponseCode"]["name"] == "hashMismatch"
-    assert message.header.date_time == DlmsDateTime(2025, 6, 1, hour=12)
+    assert message.header.date_time == date_time and message.defects == ()
 
 
 def test_device_macs_a_cs08_response_and_either_side_verifies(pki: TestPki) -> None:
@@ -170,3 +180,26 @@ def test_signatures_are_randomised_and_all_verify(vector_keys: KeyStore) -> None
     first, second = sign(precommand, key), sign(precommand, key)
     assert first.signature != second.signature
     assert all(verify_signature(s, vector_keys.public_key(SUPPLIER, "ds")) for s in (first, second))
+
+
+def test_the_reference_ppmid_answers_cs08_as_rtds_does(pki: TestPki) -> None:
+    """The emulated PPMID's CS08 response has the shape of `CS08_11.2_SUCCESS_RESPONSE`: to the ACB, the command's
+    counter, the supplementary remote party and its counter echoed, no signature, a MAC that verifies."""
+    ppmid, supplier, acb = (pki.party(name).eui for name in ("ppmid", "supplier", "acb"))
+    sent: list[bytes] = []
+    device = GbcsDevice(ppmid, pki.keystore(), sent.append, acb=acb)
+    command = DccCommands(pki.keystore(), ppmid, now=lambda: dt.datetime(2026, 1, 1, tzinfo=dt.UTC), acb=acb).cs08()
+    assert device.on_apdu(command, 0x0123ABCD) is not None
+    ours = decode_message(sent[0], keys=pki.keystore(), acb=acb)
+    theirs = decode_apdu(rtds("CS08_11.2_SUCCESS_RESPONSE_GBCS.HEX"))
+    assert ours.verdict is Verdict.VALID and ours.mac.check is Check.VALID
+    asked = decode_apdu(command).header
+    assert ours.header == dataclasses.replace(
+        theirs.header,
+        originator_counter=asked.originator_counter,
+        originator=ppmid,
+        recipient=acb,
+        supplementary_remote_party=supplier,
+        supplementary_remote_party_counter=asked.supplementary_remote_party_counter,
+    )
+    assert signing_part(ours.apdu).payload == signing_part(theirs).payload  # version 0123ABCD, readSuccess

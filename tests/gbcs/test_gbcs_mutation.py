@@ -20,7 +20,7 @@ import random
 from collections import Counter
 
 import pytest
-from gbcs_rtds import RTDS_FILES, rtds
+from gbcs_rtds import RTDS_FILES, each, rtds
 
 from harness.crypto.keystore import KeyStore
 from harness.gbcs import GbcsFormatError, Verdict, decode_message
@@ -38,7 +38,7 @@ def _substitutions(name: str, original: bytes, position: int) -> list[int]:
     return [value ^ mask for mask in _MASKS] + [value ^ rnd.randrange(1, 256)]
 
 
-@pytest.mark.parametrize("name", RTDS_FILES)
+@pytest.mark.parametrize("name", each(RTDS_FILES))
 def test_no_single_octet_change_is_valid(name: str, vector_keys: KeyStore) -> None:
     original = rtds(name)
     outcomes: Counter[str] = Counter()
@@ -66,7 +66,7 @@ def _judged_valid(data: bytes, keys: KeyStore) -> bool:
         return False
 
 
-@pytest.mark.parametrize("name", RTDS_FILES)
+@pytest.mark.parametrize("name", each(RTDS_FILES))
 def test_no_truncation_extension_or_dropped_octet_is_valid(name: str, vector_keys: KeyStore) -> None:
     """Cutting a signed APDU just before its signature field leaves the PRECOMMAND form: readable, invalid."""
     original = rtds(name)

@@ -16,6 +16,7 @@ from harness.crypto.pki import TestPki
 from harness.gbcs import Check, CraFlag, GeneralBlockHeader, GeneralCiphered, GeneralSigning, decode_apdu, key_roles
 from harness.gbcs.apdu import encode_general_signing
 from harness.gbcs.security import (
+    KeyRef,
     check_mac,
     check_signature,
     derive_mac_key,
@@ -61,18 +62,26 @@ def test_signed_octets_drop_the_tag_and_the_signature_field() -> None:
     assert signed_octets(apdu) == octets[1 : -(1 + 64)]
 
 
-@pytest.mark.parametrize(
-    ("cra", "device_is"),
-    [(CraFlag.COMMAND, "recipient"), (CraFlag.RESPONSE, "originator"), (CraFlag.ALERT, "originator")],
-)
-def test_key_roles(cra: CraFlag, device_is: str) -> None:
+@pytest.mark.parametrize("cra", [CraFlag.COMMAND, CraFlag.RESPONSE, CraFlag.ALERT])
+def test_key_roles_follow_the_direction(cra: CraFlag) -> None:
+    """domain.md §10: a command pairs the ACB's KA key with the device's (the recipient), whoever signed it; a
+    response or alert pairs the device's (the originator) with the recipient's the header names."""
     supplier = Eui64.parse(SUPPLIER)
     originator, recipient = (supplier, DEVICE) if cra is CraFlag.COMMAND else (DEVICE, supplier)
     roles = key_roles(GeneralBlockHeader(cra, 1, originator, recipient, 0x0012))
     assert (roles.signer.eui, roles.signer.role) == (originator, KeyRole.DS)
-    assert (roles.mac_remote_party.eui, roles.mac_remote_party.role) == (Eui64.parse(ACB), KeyRole.KA)
-    assert roles.mac_device.eui == {"recipient": recipient, "originator": originator}[device_is]
+    assert roles.mac_device == KeyRef(DEVICE, KeyRole.KA)
+    expected_remote = Eui64.parse(ACB) if cra is CraFlag.COMMAND else supplier
+    assert roles.mac_remote_party == KeyRef(expected_remote, KeyRole.KA)
     assert str(roles.signer) == f"{originator} ds"
+
+
+def test_the_acb_option_names_the_party_of_commands_only() -> None:
+    other_acb = Eui64.parse("90-B3-D5-1F-30-00-00-07")
+    command = GeneralBlockHeader(CraFlag.COMMAND, 1, Eui64.parse(SUPPLIER), DEVICE, 0x0012)
+    response = GeneralBlockHeader(CraFlag.RESPONSE, 1, DEVICE, Eui64.parse(ACB), 0x0129)
+    assert key_roles(command, other_acb).mac_remote_party.eui == other_acb
+    assert key_roles(response, other_acb).mac_remote_party.eui == Eui64.parse(ACB)
 
 
 def test_checks_without_keys_are_not_checked() -> None:
@@ -108,8 +117,11 @@ def test_mac_verdicts(vector_keys: KeyStore) -> None:
     assert check_mac(apdu, vector_keys).check is Check.VALID
     flipped = GeneralCiphered(apdu.signed, bytes([apdu.mac[0] ^ 1]) + apdu.mac[1:])
     assert check_mac(flipped, vector_keys).check is Check.INVALID
-    # Naming another ACB changes the key pair: the MAC no longer matches (or the key is missing).
-    assert check_mac(apdu, vector_keys, acb=SUPPLIER).check is Check.INVALID
+    # A response's pair is the header's recipient, whatever ACB is named; a command's is the named ACB.
+    assert check_mac(apdu, vector_keys, acb=SUPPLIER).check is Check.VALID
+    command = decode_apdu(rtds("CS08_11.2_SUCCESS_COMMAND_GBCS.HEX"))
+    assert check_mac(command, vector_keys).check is Check.VALID
+    assert check_mac(command, vector_keys, acb=SUPPLIER).check is Check.INVALID
 
 
 def test_mac_key_pair_prefers_the_acb(vector_keys: KeyStore) -> None:
