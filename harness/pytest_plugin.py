@@ -58,6 +58,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--profile", default=None, help="DUT profile (YAML); default: the emulated PPMID")
     group.addoption("--radio", default=None, help="radio name or module:Class (overrides pixit.radio)")
     group.addoption("--device", default=None, help="radio device path (overrides pixit.device_path)")
+    group.addoption("--clock", default=None, choices=("virtual", "real"), help="the run's clock (overrides pixit.clock)")
     group.addoption("--pixit", action="append", default=[], metavar="NAME=VALUE", help="override one PIXIT value")
     group.addoption("--run-dir", default=None, help="write the conformance statement into this directory")
     group.addoption("--progress", default="auto", choices=("auto", "on", "off"), help="progress on stderr (auto: TTY)")
@@ -75,6 +76,8 @@ def _overrides(config: pytest.Config) -> dict[str, str]:
         overrides["pixit.radio"] = config.getoption("--radio")
     if config.getoption("--device"):
         overrides["pixit.device_path"] = config.getoption("--device")
+    if config.getoption("--clock"):
+        overrides["pixit.clock"] = config.getoption("--clock")
     return overrides
 
 
@@ -102,8 +105,9 @@ def profile(pytestconfig: pytest.Config) -> Profile:
 
 @pytest.fixture(scope="session")
 def clock(profile: Profile) -> Clock:
-    """Virtual time on the built-in loopback radio, real time on any other radio."""
-    return RealClock() if profile.on_hardware else VirtualClock()
+    """The profile's clock decision (PIXIT clock, --clock): by default virtual on the loopback radio and its
+    subclasses, real on any other radio; virtual on request for a simulation behind a module:Class radio."""
+    return VirtualClock() if profile.setup.virtual else RealClock()
 
 
 @pytest.fixture(scope="session")
@@ -339,7 +343,11 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         undeclared_pics=profile.undeclared_pics(),
         dut=profile.dut_identity(),
         radio=str(profile.pixit_value("radio")),
-        clock="real" if profile.on_hardware else "virtual",
+        clock=profile.setup.clock.value,
+        clock_reason=profile.setup.clock.reason,
+        image_source=str(profile.setup.images),
+        simulation=profile.setup.simulation,
+        target=profile.setup.target,
     )
     write_statement(build_statement(run, results, load_catalogue()), Path(run_dir))
 
