@@ -58,7 +58,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--profile", default=None, help="DUT profile (YAML); default: the emulated PPMID")
     group.addoption("--radio", default=None, help="radio name or module:Class (overrides pixit.radio)")
     group.addoption("--device", default=None, help="radio device path (overrides pixit.device_path)")
-    group.addoption("--clock", default=None, choices=("virtual", "real"), help="the run's clock (overrides pixit.clock)")
+    group.addoption("--clock", default=None, choices=("virtual", "real"), help="run clock (overrides pixit.clock)")
     group.addoption("--pixit", action="append", default=[], metavar="NAME=VALUE", help="override one PIXIT value")
     group.addoption("--run-dir", default=None, help="write the conformance statement into this directory")
     group.addoption("--progress", default="auto", choices=("auto", "on", "off"), help="progress on stderr (auto: TTY)")

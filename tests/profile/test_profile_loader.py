@@ -177,8 +177,9 @@ def test_hardware_radio_requires_port_and_vendor_image(write_profile: Writer, mi
     problems = {p.key: p.message for p in err.problems}
     assert set(problems) == {"pixit.device_path", "pixit.images.newer", "pixit.dut.min_block_period_unit"}
     assert "required when the radio is not the loopback radio (radio: ezsp)" in problems["pixit.device_path"]
-    assert "required when the images come from the vendor (images.source: vendor (default for a radio" in (
-        problems["pixit.images.newer"]
+    assert (
+        "required when the images come from the vendor (images.source: vendor (default for a radio"
+        in (problems["pixit.images.newer"])
     )
 
 
@@ -196,7 +197,11 @@ def test_power_cycle_command_required_on_hardware_when_claimed(
     )
     profile = load_profile(write_profile(text + "  adapter: {power_cycle_command: uhubctl -a cycle -p 2}\n"))
     assert profile.setup.external_radio and profile.pixit.images.newer == tmp_path / "new.ota"
-    assert (profile.setup.clock.value, profile.setup.images.value, profile.setup.simulation) == ("real", "vendor", False)
+    assert (profile.setup.clock.value, profile.setup.images.value, profile.setup.simulation) == (
+        "real",
+        "vendor",
+        False,
+    )
 
 
 def test_relative_paths_are_relative_to_the_profile_and_must_exist(
