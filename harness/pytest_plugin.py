@@ -84,12 +84,12 @@ def _overrides(config: pytest.Config) -> dict[str, str]:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "ota: scenario of the GB OTA conformance suite")
     try:
-        config.stash[_PROFILE_KEY] = load_run_profile(config.getoption("--profile"), _overrides(config))
+        profile = config.stash[_PROFILE_KEY] = load_run_profile(config.getoption("--profile"), _overrides(config))
     except ConfigurationError as err:
         raise pytest.UsageError(str(err)) from None
     config.stash[_RESULTS_KEY] = {}
     config.stash[_STARTED_KEY] = _utc_iso()
-    progress.install(config, config.getoption("--progress"))
+    progress.install(config, config.getoption("--progress"), profile.setup.clock.value, profile.setup.clock.reason)
 
 
 def _utc_iso() -> str:
