@@ -13,9 +13,10 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -46,10 +47,14 @@ FEATURES_DIR = PROJECT_ROOT / "features"
 #: Feature folders written for one device role; scenarios in them are NOT_APPLICABLE to the other.
 DEVICE_FEATURE_FOLDERS = ("ppmid", "hcalcs")
 
+if TYPE_CHECKING:
+    from harness.dut.needs import SetupNeeds
+
 _PROFILE_KEY = pytest.StashKey[Profile]()
 _RESULTS_KEY = pytest.StashKey[dict[str, dict[str, Any]]]()
 _STARTED_KEY = pytest.StashKey[str]()
 _NOT_APPLICABLE_KEY = pytest.StashKey[str]()
+_SETUP_ERROR_KEY = pytest.StashKey[str]()
 
 
 # -- options and configuration -------------------------------------------------------------------------
@@ -178,7 +183,10 @@ def scenario_tags(item: pytest.Item, template: Any) -> list[str]:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    from harness.dut.needs import SetupNeeds  # imports the radio stack: only once scenarios are collected
+
     profile = config.stash.get(_PROFILE_KEY, None)
+    needs = SetupNeeds(profile) if profile is not None else None
     for item in items:
         template = scenario_of(item)
         if template is None:
@@ -204,6 +212,46 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.stash[_NOT_APPLICABLE_KEY] = (
                 f"a {role.upper()} feature; the device under test is a {profile.role.upper()}"
             )
+        else:
+            _apply_needs(item, tags, needs)
+
+
+def _apply_needs(item: pytest.Item, tags: list[str], needs: SetupNeeds | None) -> None:
+    """The scenario's ``@needs:`` against this setup (harness.dut.needs), decided before any radio starts."""
+    if needs is None:
+        return
+    decision = needs.decide(tags)
+    if decision.error:
+        item.stash[_SETUP_ERROR_KEY] = decision.error
+    elif decision.reason:
+        item.stash[_NOT_APPLICABLE_KEY] = decision.reason
+
+
+@dataclass(frozen=True)
+class PlannedScenario:
+    """What a run will do with one collected scenario (``ota-conformance run --dry-run``)."""
+
+    nodeid: str
+    feature: str
+    scenario: str
+    verdict: str  # "RUN", "NOT_APPLICABLE" or "ERROR" (the setup claims what it cannot do)
+    reason: str
+
+
+def scenario_plan(items: list[pytest.Item]) -> list[PlannedScenario]:
+    """Each collected scenario with what the run will do with it, from the decisions taken at collection."""
+    plan = []
+    for item in items:
+        properties = dict(item.user_properties)
+        if "scenario" not in properties:
+            continue
+        error, reason = item.stash.get(_SETUP_ERROR_KEY, ""), item.stash.get(_NOT_APPLICABLE_KEY, "")
+        verdict = "ERROR" if error else Verdict.NOT_APPLICABLE.value if reason else "RUN"
+        name = str(properties["scenario"])
+        if "[" in item.name:  # an outline's example row
+            name += " [" + item.name.split("[", 1)[1]
+        plan.append(PlannedScenario(item.nodeid, properties["feature"], name, verdict, error or reason))
+    return plan
 
 
 def feature_role(filename: str) -> str | None:
@@ -218,6 +266,9 @@ def feature_role(filename: str) -> str | None:
 @pytest.hookimpl(trylast=True)
 def pytest_bdd_before_scenario(request: pytest.FixtureRequest, feature: Any, scenario: Any) -> None:
     """Skip a not-applicable scenario here, after Allure opened its result, so Allure lists it as skipped."""
+    error = request.node.stash.get(_SETUP_ERROR_KEY, None)
+    if error is not None:
+        raise LabError(error)
     reason = request.node.stash.get(_NOT_APPLICABLE_KEY, None)
     if reason is not None:
         raise NotApplicable(reason)
@@ -352,4 +403,4 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     write_statement(build_statement(run, results, load_catalogue()), Path(run_dir))
 
 
-__all__ = ["mapping_for", "scenario_of", "scenario_tags"]
+__all__ = ["PlannedScenario", "mapping_for", "scenario_of", "scenario_plan", "scenario_tags"]

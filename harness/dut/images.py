@@ -32,11 +32,13 @@ from harness.ota.format import Layout, OtaHeader, parse_header, parse_image
 from harness.ota.manufacturer import ACTIVATION_FAILURE_MARKER
 from harness.ota.variants import VariantContext, derive_variant, get_variant
 from harness.profile import Profile
-from harness.verdicts import LabError, NotApplicable
+from harness.verdicts import LabError, NotApplicable, no_verdict_message
 
 #: Payload size of the images the suite builds for the emulator: large enough for every offset the
 #: features name (up to 480), small enough that a scenario costs milliseconds.
 EMULATOR_PAYLOAD_SIZE = 2048
+
+_FIX_PROFILE = "fix the profile's pixit.images.* (the file, its identity or version), then re-run"
 
 #: Requirements on the OTA header (magic and version, Header Length, Total Image Size).
 HEADER_REQUIREMENTS = frozenset({"CS-03", "CS-04", "CS-05"})
@@ -150,10 +152,14 @@ class ScenarioImages:
             data = Path(path).read_bytes()
             header = parse_header(data)
         except (OSError, HarnessError) as err:
-            raise LabError(f"pixit.{item} {path} cannot be used as an OTA image: {err}") from None
+            raise LabError(
+                no_verdict_message(f"pixit.{item} {path} cannot be used as an OTA image: {err}", _FIX_PROFILE)
+            ) from None
         problem = self._identity_problem(header) or version_ok(header.file_version)
         if problem:
-            raise LabError(f"pixit.{item} {path} cannot serve as {description}: {problem}. ACTION: fix the profile.")
+            raise LabError(
+                no_verdict_message(f"pixit.{item} {path} cannot serve as {description}: {problem}", _FIX_PROFILE)
+            )
         return ScenarioImage(data, header.manufacturer_code, header.image_type, header.file_version, description)
 
     def _identity_problem(self, header: OtaHeader) -> str | None:
@@ -189,14 +195,15 @@ class ScenarioImages:
         distribution replaces the held image): the suite's, or the vendor's ``images.second_newer``."""
         if not self.vendor:
             return self._build(self.running_version + 1, "another valid next version", seed=~self.running_version)
-        second = self._vendor(
-            "images.second_newer", "a second, different newer signed image", self._newer_than_running
-        )
+        second = self._vendor("images.second_newer", "a second, different newer signed image", self._newer_than_running)
         if second.manufacturer_image_hash == self.newer().manufacturer_image_hash:
             raise LabError(
-                f"pixit.images.second_newer {self.profile.pixit_value('images.second_newer')} has the same "
-                "Manufacturer Image as pixit.images.newer, so it cannot show that a second distribution replaces "
-                "the held image. ACTION: give a second, different newer image."
+                no_verdict_message(
+                    f"pixit.images.second_newer {self.profile.pixit_value('images.second_newer')} has the same "
+                    "Manufacturer Image as pixit.images.newer, so it cannot show that a second distribution "
+                    "replaces the held image",
+                    "give a second, different newer image in pixit.images.second_newer, then re-run",
+                )
             )
         return second
 
