@@ -26,6 +26,10 @@ from harness.verdicts import Verdict, run_exit_code
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 BINDING_MODULE = PROJECT_ROOT / "steps" / "test_features.py"
 
+#: The project's pytest configuration, named explicitly: pytest would otherwise look for it next to the paths
+#: among the arguments, and a profile kept outside the checkout (--profile /bench/acme.yaml) is such a path.
+_PROJECT_CONFIG = (f"--rootdir={PROJECT_ROOT}", "-c", str(PROJECT_ROOT / "pyproject.toml"))
+
 # pytest's own exit statuses, and what they mean for a conformance run.
 _PYTEST_USAGE_ERROR = 4
 _PYTEST_INTERNAL_ERROR = 3
@@ -120,7 +124,7 @@ def _pytest_args(args: argparse.Namespace, run_dir: Path, allure_dir: Path) -> l
     tracebacks = args.debug or any(a.startswith("--tb") for a in args.extra)
     return [
         str(BINDING_MODULE),
-        f"--rootdir={PROJECT_ROOT}",
+        *_PROJECT_CONFIG,
         "-p",
         "no:cacheprovider",
         f"--junitxml={run_dir / 'junit.xml'}",
@@ -167,7 +171,7 @@ def _dry_run(args: argparse.Namespace, profile: Any) -> int:
     status = pytest.main(
         [
             str(BINDING_MODULE),
-            f"--rootdir={PROJECT_ROOT}",
+            *_PROJECT_CONFIG,
             "-p",
             "no:cacheprovider",
             "-p",
