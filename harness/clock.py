@@ -225,6 +225,11 @@ class Clock:
             await asyncio.sleep(REAL_TIME_POLL_S)
             self._check_waiters()
 
+    @property
+    def held(self) -> bool:
+        """A ``run_held`` is in progress: no time passes (the virtual clock only; the real one never holds)."""
+        return bool(self._state.holds)
+
     def may_advance_to(self) -> float | None:
         """The latest virtual time a verb currently allows, or None when time is frozen."""
         return max(self._state.deadlines) if self._state.deadlines else None
