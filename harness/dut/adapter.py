@@ -655,7 +655,7 @@ class DutAdapter:
             ) from err
         if isinstance(cut, int | float):
             at_cut = self.clock.now() - (self.clock.loop.time() - float(cut))
-            return _PowerLoss(mark, at_cut, PowerLossSource.RADIO, "the instant its power_cycle returned")
+            return _PowerLoss(mark, at_cut, PowerLossSource.RADIO, "the loop time of the cut its power_cycle returned")
         return await self._loss_from_evidence(mark, at, self.transcript.mark(), self.clock.now(), budget)
 
     async def _power_cycle_command(self, off_for: float, budget: Budget) -> _PowerLoss:
@@ -842,18 +842,20 @@ class DutAdapter:
 
     def _zigpy_config(self, caps: RadioCapabilities) -> dict[str, Any]:
         """The loopback keeps no state; a real coordinator gets its port settings and zigpy's database in
-        ``adapter.state_dir`` (``harness.radio.state``)."""
+        ``adapter.state_dir`` (``harness.radio.state``). A simulation on the virtual clock keeps none either:
+        zigpy's database works in a thread of its own, which virtual time cannot wait for."""
         if caps.hosts_emulator:
             return default_config("loopback://")
         path = self._device_path()
         try:
-            self.state = NetworkStateDir(Path(self.profile.pixit_value("adapter.state_dir")))
+            if not self.clock.virtual:
+                self.state = NetworkStateDir(Path(self.profile.pixit_value("adapter.state_dir")))
             return radio_config(
                 self.radio,
                 path,
                 baud_rate=int(self.profile.pixit_value("baud_rate")),
                 flow_control=str(self.profile.pixit_value("flow_control")),
-                database_path=self.state.prepare(),
+                database_path=None if self.state is None else self.state.prepare(),
             )
         except ConfigurationError as err:
             raise LabError(

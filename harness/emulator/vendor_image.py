@@ -223,9 +223,9 @@ def write_vendor_bench(
     """A profile that runs the reference emulator of ``base_profile`` on the vendor-image path, as a vendor
     would write it, in ``directory``: vendor-format images (``write_vendor_images``) named by ``images.*``
     (except the items in ``leave_out``), ``images.source: vendor``, ``emulator.vendor_public_key``, PICS
-    ``GB.MFR_SIGNATURE.EMULATOR_CONVENTION: false``. An HCALCS's images are gb-signed by the supplier of a test
-    PKI written to ``directory/keys`` and named by ``keys.store`` (the device and the suite then trust the same
-    supplier). Returns the profile's path."""
+    ``GB.MFR_SIGNATURE.EMULATOR_CONVENTION: false``, and a test PKI written to ``directory/keys`` and named by
+    ``keys.store`` (the device's own keys, as provisioned; an HCALCS's images are gb-signed by its supplier, so
+    the device and the suite trust the same supplier). Returns the profile's path."""
     import dataclasses
 
     import yaml
@@ -236,13 +236,13 @@ def write_vendor_bench(
     data = yaml.safe_load(base_profile.read_text(encoding="utf-8"))
     pixit, dut = data["pixit"], data["pixit"]["dut"]
     role = data["device"]["role"]
+    eui = Eui64.parse(str(dut["eui64"]))
+    parties = tuple(dataclasses.replace(p, eui=eui) if p.name == role else p for p in DEFAULT_PARTIES)
+    pki = TestPki.generate(parties, seed=seed)  # the device's and the supplier's keys, as a vendor provisions them
+    pki.write(directory / "keys")
+    pixit["keys"]["store"] = str(directory / "keys")
     layout, supplier = Layout.GB_UNSIGNED, None
     if role == "hcalcs":
-        eui = Eui64.parse(str(dut["eui64"]))
-        parties = tuple(dataclasses.replace(p, eui=eui) if p.name == role else p for p in DEFAULT_PARTIES)
-        pki = TestPki.generate(parties, seed=seed)
-        pki.write(directory / "keys")
-        pixit["keys"]["store"] = str(directory / "keys")
         layout, supplier = Layout.GB_SIGNED, pki.keystore().private_key(pki.party("supplier").eui, "ds")
     written = write_vendor_images(
         directory,
