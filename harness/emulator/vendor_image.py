@@ -263,4 +263,3 @@ def write_vendor_bench(
     profile = directory / f"vendor-{role}.yaml"
     profile.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
     return profile
-
