@@ -127,8 +127,27 @@ class SetupProblem(ValueError):
         self.key = key
 
 
-def _chosen(name: str, value: str, sources: Mapping[str, str]) -> str:
-    return f"{name}: {value}, chosen in {_SOURCE.get(sources.get(f'pixit.{name}', 'default'), 'the profile')}"
+#: For each choice "auto" resolves by radio: (on the loopback radio, on any other radio), with the reason.
+_DEFAULTS: Mapping[str, tuple[Decision, Decision]] = {
+    "clock": (
+        Decision("virtual", "default for the loopback radio: the reference emulator runs on virtual time"),
+        Decision("real", "default for a radio that is not the loopback radio"),
+    ),
+    "images.source": (
+        Decision("suite", "default for the loopback radio: the suite builds and signs the images"),
+        Decision("vendor", "default for a radio that is not the loopback radio: the files of images.*"),
+    ),
+}
+
+
+def _decide(name: str, pixit: Mapping[str, Any], sources: Mapping[str, str], kind: RadioKind) -> Decision:
+    """PIXIT ``name`` as chosen, or its default for this kind of radio when it is "auto"."""
+    choice = str(pixit[name])
+    if choice == "auto":
+        on_loopback, elsewhere = _DEFAULTS[name]
+        return on_loopback if kind is RadioKind.LOOPBACK else elsewhere
+    where = _SOURCE.get(sources.get(f"pixit.{name}", "default"), "the profile")
+    return Decision(choice, f"{name}: {choice}, chosen in {where}")
 
 
 def resolve_setup(pixit: Mapping[str, Any], sources: Mapping[str, str]) -> RunSetup:
@@ -136,29 +155,13 @@ def resolve_setup(pixit: Mapping[str, Any], sources: Mapping[str, str]) -> RunSe
     SetupProblem for a combination that cannot run."""
     radio = str(pixit["radio"])
     kind = radio_kind(radio)
-    clock_choice, images_choice = str(pixit["clock"]), str(pixit["images.source"])
-    if clock_choice == "auto":
-        clock = (
-            Decision("virtual", "default for the loopback radio: the reference emulator runs on virtual time")
-            if kind is RadioKind.LOOPBACK
-            else Decision("real", "default for a radio that is not the loopback radio")
+    clock = _decide("clock", pixit, sources, kind)
+    if clock.value == "virtual" and kind is RadioKind.LIBRARY:
+        raise SetupProblem(
+            "pixit.clock",
+            f"virtual time cannot run radio {radio!r}: it is a real coordinator, whose device lives outside "
+            "this process and cannot follow the virtual clock. Use the real clock (clock: auto or real); "
+            "virtual time is for the loopback radio and for a module:Class radio that simulates the device "
+            "on the running asyncio loop (docs/hardware.md)",
         )
-    else:
-        if clock_choice == "virtual" and kind is RadioKind.LIBRARY:
-            raise SetupProblem(
-                "pixit.clock",
-                f"virtual time cannot run radio {radio!r}: it is a real coordinator, whose device lives outside "
-                "this process and cannot follow the virtual clock. Use the real clock (clock: auto or real); "
-                "virtual time is for the loopback radio and for a module:Class radio that simulates the device "
-                "on the running asyncio loop (docs/hardware.md)",
-            )
-        clock = Decision(clock_choice, _chosen("clock", clock_choice, sources))
-    if images_choice == "auto":
-        images = (
-            Decision("suite", "default for the loopback radio: the suite builds and signs the images")
-            if kind is RadioKind.LOOPBACK
-            else Decision("vendor", "default for a radio that is not the loopback radio: the files of images.*")
-        )
-    else:
-        images = Decision(images_choice, _chosen("images.source", images_choice, sources))
-    return RunSetup(radio, kind, clock, images, offers_power_cycle(radio))
+    return RunSetup(radio, kind, clock, _decide("images.source", pixit, sources, kind), offers_power_cycle(radio))

@@ -9,7 +9,9 @@ later, and a test node that requests a block every second."""
 
 from __future__ import annotations
 
+import contextlib
 import sys
+from collections.abc import Iterator
 
 import pytest
 from dut_test_node import make_profile
@@ -35,12 +37,23 @@ def _adapter(clock: VirtualClock, node: str = "ChattyPpmid", **overrides: object
     return DutAdapter(profile, clock, KeyStore())
 
 
+@contextlib.contextmanager
+def _joined(clock: VirtualClock, run, node: str = "ChattyPpmid", **overrides: object) -> Iterator[DutAdapter]:
+    adapter = _adapter(clock, node, **overrides)
+    run(adapter.start())
+    try:
+        if node == "UnannouncedChattyPpmid":
+            adapter.node.announce()  # the first join announces; the rejoin will not
+        run(adapter.join())
+        yield adapter
+    finally:
+        run(adapter.stop())
+
+
 @pytest.fixture
 def chatty(clock, run):
-    adapter = _adapter(clock)
-    run(adapter.start())
-    yield adapter
-    run(adapter.stop())
+    with _joined(clock, run) as adapter:
+        yield adapter
 
 
 def _blocks(adapter: DutAdapter, since: int, until: int | None = None) -> list[float]:
@@ -50,7 +63,6 @@ def _blocks(adapter: DutAdapter, since: int, until: int | None = None) -> list[f
 
 
 def test_a_switch_that_cuts_late_is_judged_from_the_devices_last_frame_before_its_rejoin(chatty, run, clock):
-    run(chatty.join())
     run(clock.run_for(3))
     decided, mark = clock.now(), chatty.transcript.mark()
 
@@ -71,10 +83,7 @@ def test_a_switch_that_cuts_late_is_judged_from_the_devices_last_frame_before_it
 
 
 def test_a_declared_latency_places_the_instant_without_evidence(clock, run):
-    adapter = _adapter(clock, **{"pixit.adapter.power_off_latency": f"{LATENCY_S:g}s"})
-    run(adapter.start())
-    try:
-        run(adapter.join())
+    with _joined(clock, run, **{"pixit.adapter.power_off_latency": f"{LATENCY_S:g}s"}) as adapter:
         run(clock.run_for(3))
         decided, mark = clock.now(), adapter.transcript.mark()
         cycle = run(adapter.power_cycle(off_for=2))
@@ -83,31 +92,20 @@ def test_a_declared_latency_places_the_instant_without_evidence(clock, run):
         before = _blocks(adapter, mark, cycle.loss_mark)  # a block due at the very instant of the cut may be lost
         assert len(before) in (4, 5) and all(decided < t <= cycle.loss_time for t in before)
         assert all(e.time > cycle.loss_time for e in adapter.transcript.since(cycle.loss_mark) if e.is_frame)
-    finally:
-        run(adapter.stop())
 
 
 def test_without_a_rejoin_announcement_or_a_latency_the_hooks_end_is_taken_and_said(clock, run):
-    adapter = _adapter(clock, "UnannouncedChattyPpmid", **{"pixit.emulator.power_off_latency": "0s"})
-    run(adapter.start())
-    try:
-        adapter.node.announce()  # the first join announces; the rejoin will not
-        run(adapter.join())
+    with _joined(clock, run, "UnannouncedChattyPpmid", **{"pixit.emulator.power_off_latency": "0s"}) as adapter:
         mark = adapter.transcript.mark()
         cycle = run(adapter.power_cycle(off_for=2))
         assert cycle.source is PowerLossSource.HOOK_END and cycle.back
         assert "announced no rejoin" in cycle.detail and "adapter.power_off_latency" in cycle.detail
         assert cycle.loss_mark >= mark
         assert adapter.transcript.from_dut(since=cycle.loss_mark)[0].direction is Direction.FROM_DUT
-    finally:
-        run(adapter.stop())
 
 
 def test_the_snapshot_cut_stays_exact(clock, run):
-    adapter = _adapter(clock, **{"pixit.adapter.power_cycle_command": None})
-    run(adapter.start())
-    try:
-        run(adapter.join())
+    with _joined(clock, run, **{"pixit.adapter.power_cycle_command": None}) as adapter:
         run(clock.run_for(3))
         decided, mark = clock.now(), adapter.transcript.mark()
         cycle = run(adapter.power_cycle(off_for=2))
@@ -118,5 +116,3 @@ def test_the_snapshot_cut_stays_exact(clock, run):
             mark,
         )
         assert _blocks(adapter, mark, cycle.loss_mark) == []
-    finally:
-        run(adapter.stop())

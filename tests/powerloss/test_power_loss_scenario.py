@@ -7,34 +7,23 @@ from __future__ import annotations
 
 import glob
 import json
-import os
-import subprocess
 import sys
 from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-_MAIN = "import sys; from harness.cli import main; sys.exit(main())"
+from tests.lab.lab_support import RunResult, run_cli
+
 SWITCH = f"adapter.power_cycle_command={sys.executable} -m harness.cli.power_switch"
 RESUME = "The PPMID resumes an interrupted download without leaving the network"
 
 
-def _run(reports: Path, *args: str) -> tuple[subprocess.CompletedProcess[str], dict]:
-    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
-    result = subprocess.run(
-        [sys.executable, "-c", _MAIN, "run", "--reports-dir", str(reports), "--run-id", "r", *args],
-        cwd=PROJECT_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    statement = reports / "r" / "conformance.json"
-    assert statement.exists(), result.stdout[-3000:] + result.stderr[-3000:]
-    return result, json.loads(statement.read_text())
+def _run(reports: Path, *args: str) -> tuple[RunResult, dict]:
+    result = run_cli(reports, *args)
+    assert result.statement, result.out[-3000:] + result.err[-3000:]
+    return result, result.statement
 
 
 def _transcript(reports: Path, needle: str) -> list[dict]:
-    for path in glob.glob(str(reports / "r" / "allure-results" / "*-attachment.json")):
+    for path in glob.glob(str(reports / "run" / "allure-results" / "*-attachment.json")):
         data = json.loads(Path(path).read_text())
         if any(needle in str(e.get("decision", "")) for e in data.get("entries", [])):
             return data["entries"]
@@ -50,7 +39,7 @@ def test_blocks_requested_while_the_switch_was_still_on_count_before_the_power_c
         "--pixit", "emulator.power_off_latency=2s",
     )  # fmt: skip
     scenario = next(s for s in statement["scenarios"] if s["scenario"] == RESUME)
-    assert scenario["verdict"] == "PASS", scenario["message"] + result.stdout[-2000:]
+    assert scenario["verdict"] == "PASS", scenario["message"] + result.out[-2000:]
     (cycle,) = scenario["evidence"]["power_cycles"]
     assert cycle["method"] == "command" and cycle["instant_source"] == "evidence"
     entries = _transcript(tmp_path, "power cycle by command")

@@ -6,10 +6,6 @@ report one, from the transcript. Each run is ``ota-conformance run`` in a subpro
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -19,26 +15,16 @@ from bench import SIM_RADIO, write_sim_bench
 from harness.dut.capabilities import PowerCycle, capabilities_for
 from harness.profile import load_profile
 from harness.radio.loopback import LoopbackApp
+from tests.lab.lab_support import RunResult, run_cli
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-_MAIN = "import sys; from harness.cli import main; sys.exit(main())"
 #: A download, a downgrade, activation waits of hours, a power cycle during a download and one while waiting.
 SUBSET = "successful_download or older_image or upgradetime_0xffffffff or resumes or verified_image_waiting"
 
 
-def ota_conformance(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
-    return subprocess.run(
-        [sys.executable, "-c", _MAIN, *args], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=300
-    )
-
-
-def run_sim(tmp_path: Path, profile: Path, *extra: str) -> tuple[subprocess.CompletedProcess[str], dict]:
-    reports = tmp_path / "reports"
-    result = ota_conformance("run", "--profile", str(profile), "--reports-dir", str(reports), "--run-id", "r", *extra)
-    statement = reports / "r" / "conformance.json"
-    assert statement.exists(), result.stdout[-3000:] + result.stderr[-3000:]
-    return result, json.loads(statement.read_text())
+def run_sim(tmp_path: Path, profile: Path, *extra: str) -> tuple[RunResult, dict]:
+    result = run_cli(tmp_path / "reports", "--profile", str(profile), *extra)
+    assert result.statement, result.out[-3000:] + result.err[-3000:]
+    return result, result.statement
 
 
 def test_the_simulation_radio_is_independent_of_the_loopback_and_power_cycles_itself() -> None:
@@ -57,13 +43,13 @@ def test_a_simulated_device_runs_hours_of_scenarios_on_virtual_time_in_seconds(t
     wall = time.monotonic() - started
     verdicts = {s["scenario"]: s["verdict"] for s in statement["scenarios"]}
     assert len(verdicts) == 5 and set(verdicts.values()) == {"PASS"}, verdicts
-    assert result.returncode == 0 and wall < 120
-    assert "5 scenarios on the virtual clock (clock: virtual, chosen in the profile)" in result.stderr
-    assert "3 h 0" in result.stderr  # the UpgradeTime 0xFFFFFFFF scenario's three hours, in well under a minute
+    assert result.code == 0 and wall < 120
+    assert "5 scenarios on the virtual clock (clock: virtual, chosen in the profile)" in result.err
+    assert "3 h 0" in result.err  # the UpgradeTime 0xFFFFFFFF scenario's three hours, in well under a minute
     run = statement["run"]
     assert run["clock"] == "virtual" and run["simulation"] is True and run["radio"] == SIM_RADIO
     assert run["target"].startswith("a simulation of the device") and run["image_source"].startswith("vendor")
-    certification = (tmp_path / "reports" / "r" / "certification.html").read_text()
+    certification = (tmp_path / "reports" / "run" / "certification.html").read_text()
     assert "A simulation, not the device." in certification
     cycles = [c for s in statement["scenarios"] for c in s["evidence"].get("power_cycles", [])]
     assert len(cycles) == 2 and {c["method"] for c in cycles} == {"in-process"}
@@ -80,10 +66,10 @@ def test_a_simulation_that_does_not_report_the_cut_is_judged_from_the_transcript
 
 @pytest.mark.parametrize("radio", ["ezsp", "zigate"])
 def test_virtual_time_on_a_radio_library_is_a_usage_error(tmp_path: Path, radio: str) -> None:
-    result = ota_conformance(
-        "run", "--radio", radio, "--device", "socket://127.0.0.1:1", "--clock", "virtual", "--dry-run",
+    result = run_cli(
+        tmp_path / "reports", "--radio", radio, "--device", "socket://127.0.0.1:1", "--clock", "virtual", "--dry-run",
         "--pixit", f"images.newer={tmp_path / 'none.ota'}",
     )  # fmt: skip
-    assert result.returncode == 2, result.stdout + result.stderr
-    assert f"virtual time cannot run radio '{radio}': it is a real coordinator" in result.stderr
-    assert "Traceback" not in result.stderr
+    assert result.code == 2, result.out + result.err
+    assert f"virtual time cannot run radio '{radio}': it is a real coordinator" in result.err
+    assert "Traceback" not in result.err

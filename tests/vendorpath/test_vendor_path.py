@@ -7,10 +7,6 @@ the fault knobs stay caught on this path."""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -24,10 +20,10 @@ from harness.emulator.vendor_image import (
     write_vendor_bench,
 )
 from harness.ota.manufacturer import ManufacturerStatus
+from tests.lab.lab_support import RunResult, run_cli
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 PROFILES = PROJECT_ROOT / "profiles"
-_MAIN = "import sys; from harness.cli import main; sys.exit(main())"
 CONVENTION_ONLY = {
     "The PPMID rejects an image signed with a key that is not its manufacturer's",
     "The PPMID rejects an image whose manufacturer signature is corrupt",
@@ -35,20 +31,14 @@ CONVENTION_ONLY = {
 }
 
 
-def ota_conformance(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
-    return subprocess.run(
-        [sys.executable, "-c", _MAIN, *args], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=300
-    )
+def dry_run(tmp_path: Path, profile: Path) -> RunResult:
+    return run_cli(tmp_path / "reports", "--profile", str(profile), "--dry-run")
 
 
 def run_suite(tmp_path: Path, profile: Path, *extra: str) -> dict:
-    result = ota_conformance("run", "--profile", str(profile), "--reports-dir", str(tmp_path), "--run-id", "r", *extra)
-    statement = tmp_path / "r" / "conformance.json"
-    assert statement.exists(), result.stdout[-3000:] + result.stderr[-3000:]
-    model = json.loads(statement.read_text())
-    model["exit_code"] = result.returncode
-    return model
+    result = run_cli(tmp_path / "reports", "--profile", str(profile), *extra)
+    assert result.statement, result.out[-3000:] + result.err[-3000:]
+    return {**result.statement, "exit_code": result.code}
 
 
 def verdicts(model: dict) -> dict[str, str]:
@@ -110,9 +100,9 @@ def test_images_the_profile_does_not_give_are_not_applicable_before_the_run(tmp_
     profile = write_vendor_bench(
         tmp_path / "bench", PROFILES / "emulated-ppmid.yaml", leave_out=("images.older", "images.running")
     )
-    result = ota_conformance("run", "--profile", str(profile), "--dry-run")
-    assert result.returncode == 0, result.stdout + result.stderr
-    out = result.stdout
+    result = dry_run(tmp_path, profile)
+    assert result.code == 0, result.out + result.err
+    out = result.out
     assert "images: vendor (images.source: vendor, chosen in the profile)" in out
     downgrade = out.split("The device applies its declared downgrade policy to an older image\n", 1)[1]
     assert downgrade.startswith("      needs image:older: the profile gives no pixit.images.older")
@@ -125,25 +115,25 @@ def test_an_image_of_the_running_version_is_never_used_as_older(tmp_path: Path) 
     profile = write_vendor_bench(bench, PROFILES / "emulated-ppmid.yaml")
     text = profile.read_text().replace(str(bench / "older.ota"), str(bench / "running.ota"))
     profile.write_text(text)
-    result = ota_conformance("run", "--profile", str(profile), "--dry-run")
-    assert result.returncode == 2, result.stdout  # the profile names an unusable image: fix it before a night
-    assert "ERROR before it starts (1):" in result.stdout
-    assert "is not lower than the running 0x01020300 (that is the same-version case: give it as " in result.stdout
+    result = dry_run(tmp_path, profile)
+    assert result.code == 2, result.out  # the profile names an unusable image: fix it before a night
+    assert "ERROR before it starts (1):" in result.out
+    assert "is not lower than the running 0x01020300 (that is the same-version case: give it as " in result.out
 
 
 def test_a_second_image_identical_to_the_first_is_refused_before_the_run(tmp_path: Path) -> None:
     bench = tmp_path / "bench"
     profile = write_vendor_bench(bench, PROFILES / "emulated-hcalcs.yaml")
     profile.write_text(profile.read_text().replace(str(bench / "second-newer.ota"), str(bench / "newer.ota")))
-    result = ota_conformance("run", "--profile", str(profile), "--dry-run")
-    assert result.returncode == 2 and "ERROR before it starts (3):" in result.stdout, result.stdout
-    assert "has the same Manufacturer Image as pixit.images.newer" in result.stdout
+    result = dry_run(tmp_path, profile)
+    assert result.code == 2 and "ERROR before it starts (3):" in result.out, result.out
+    assert "has the same Manufacturer Image as pixit.images.newer" in result.out
 
 
 @pytest.mark.parametrize("role", ["ppmid", "hcalcs"])
-def test_the_dry_run_of_the_emulated_profiles_lists_what_a_run_does(role: str) -> None:
-    result = ota_conformance("run", "--profile", str(PROFILES / f"emulated-{role}.yaml"), "--dry-run")
-    assert result.returncode == 0, result.stderr
+def test_the_dry_run_of_the_emulated_profiles_lists_what_a_run_does(tmp_path: Path, role: str) -> None:
+    result = dry_run(tmp_path, PROFILES / f"emulated-{role}.yaml")
+    assert result.code == 0, result.err
     runs = {"ppmid": 54, "hcalcs": 45}[role]
-    assert f"Will run ({runs}):" in result.stdout and "ERROR before it starts (0):" in result.stdout
-    assert "clock:  virtual (default for the loopback radio" in result.stdout
+    assert f"Will run ({runs}):" in result.out and "ERROR before it starts (0):" in result.out
+    assert "clock:  virtual (default for the loopback radio" in result.out
