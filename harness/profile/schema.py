@@ -562,8 +562,9 @@ PICS_ITEMS: Mapping[str, PicsItem] = _pics(
     PicsItem(
         "GB.MFR_SIGNATURE.EMULATOR_CONVENTION",
         "The Manufacturer Image carries a manufacturer signature in the reference emulator's convention, so "
-        "the suite can build valid and tampered images itself. False for real devices: the suite then uses "
-        "the vendor's images (PIXIT images.*).",
+        "the suite can build validly and badly signed images itself (from the vendor's images with "
+        "images.vendor_signing_key). False for a device with its own format: the scenarios that need the "
+        "convention are not applicable; the others run on the vendor's images (images.source vendor).",
         "own",
         ("PZ-13", "PZ-14", "CS-08"),
         assumption=True,

@@ -39,11 +39,18 @@ _SOURCE = {"profile": "the profile", "override": "the command line", "default": 
 
 
 def radio_kind(radio: str) -> RadioKind:
+    """A radio library also when named by its class (``bellows.zigbee.application:ControllerApplication``) or
+    by a class derived from one: its device is a real coordinator's, whatever the spelling."""
     if is_loopback(radio):
         return RadioKind.LOOPBACK
     if radio.strip().lower() in RADIO_LIBRARIES or ":" not in radio:
         return RadioKind.LIBRARY
-    return RadioKind.CLASS
+    from harness.radio.factory import RADIOS  # the radio package does not import profiles: no cycle
+
+    libraries = {spec for name, (spec, _) in RADIOS.items() if name in RADIO_LIBRARIES}
+    cls = radio_class(radio)
+    classes = [f"{k.__module__}:{k.__qualname__}" for k in cls.__mro__] if cls is not None else [radio]
+    return RadioKind.LIBRARY if libraries.intersection(classes) else RadioKind.CLASS
 
 
 def offers_power_cycle(radio: str) -> bool:

@@ -430,3 +430,12 @@ def test_a_simulation_radio_may_run_on_virtual_time_and_is_labelled_a_simulation
     simulated = load_profile(write_profile(text + "  clock: virtual\n")).setup  # no power command needed:
     assert simulated.simulation and simulated.virtual  # the radio power-cycles its device in-process
     assert simulated.target == f"a simulation of the device (radio {SIM_RADIO} on virtual time), not the device itself"
+
+
+def test_a_radio_library_named_by_its_class_is_still_a_radio_library() -> None:
+    from harness.profile.setup import RadioKind, radio_kind
+
+    assert radio_kind("bellows.zigbee.application:ControllerApplication") is RadioKind.LIBRARY
+    assert radio_kind("zigate") is RadioKind.LIBRARY
+    assert radio_kind(SIM_RADIO) is RadioKind.CLASS
+    assert radio_kind("harness.radio.loopback:LoopbackApp") is RadioKind.LOOPBACK
