@@ -680,10 +680,12 @@ class DutAdapter:
             output, _ = await self.clock.run_held(
                 process.communicate(), self._budget("power_cycle_command"), "the power-cycle command"
             )
-        except BudgetExpired as err:
+        except BaseException as err:
             with contextlib.suppress(ProcessLookupError):
-                process.kill()
-            await process.wait()
+                process.kill()  # never leave a switch command running behind the scenario
+            await process.communicate()  # to the end of its output, so nothing of it outlives the loop
+            if not isinstance(err, BudgetExpired):
+                raise
             raise LabError(
                 no_verdict_message(f"the power-cycle command {command!r} did not run to completion ({err})", action)
             ) from None

@@ -170,7 +170,7 @@ async def _shell(command: str) -> bytes:
         output, _ = await process.communicate()
     except asyncio.CancelledError:
         process.kill()  # leave nothing running behind the test
-        await process.wait()
+        await process.communicate()  # to the end of its output: no pipe outlives the loop
         raise
     return output
 
