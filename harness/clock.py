@@ -17,13 +17,16 @@ cross-thread submissions, but no timer fires, so nothing happens "between steps"
 
 ``RealClock`` uses a normal event loop and the monotonic clock: the same verbs sleep for real.
 
-Threads do not follow virtual time: code running on the virtual loop must not wait for worker threads.
+Threads and other processes do not follow virtual time: code running on the virtual loop must not wait for
+worker threads. The one exception is ``run_held``: a lab command in another process (a power switch) runs to
+completion while virtual time is held, its budget counted in real time.
 """
 
 from __future__ import annotations
 
 import asyncio
 import selectors
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -95,6 +98,15 @@ class _ClockState:
 
     deadlines: list[float] = field(default_factory=list)
     waiters: list[_Waiter] = field(default_factory=list)
+    holds: list[_Hold] = field(default_factory=list)
+
+
+@dataclass
+class _Hold:
+    """A ``run_held`` in progress: virtual time stands still until the work ends or the wall deadline passes."""
+
+    wall_deadline: float
+    expired: asyncio.Future[bool]
 
 
 class Clock:
@@ -194,6 +206,12 @@ class Clock:
             raise BudgetExpired(budget, what or repr(awaitable))
         return task.result()
 
+    async def run_held(self, awaitable: Awaitable[T], budget: Budget | float, what: str = "") -> T:
+        """Await work done outside this process (a lab command such as a power switch) to completion, at most
+        ``budget`` of real time. On the real clock this is ``run_until_complete``; the virtual clock holds its
+        time meanwhile (see ``VirtualClock.run_held``)."""
+        return await self.run_until_complete(awaitable, budget, what)
+
     async def _sleep_until(self, deadline: float) -> None:
         future: asyncio.Future[bool] = self.loop.create_future()
         timer = self.loop.call_at(deadline, _resolve, future, True)
@@ -206,6 +224,11 @@ class Clock:
         while not future.done():
             await asyncio.sleep(REAL_TIME_POLL_S)
             self._check_waiters()
+
+    @property
+    def held(self) -> bool:
+        """A ``run_held`` is in progress: no time passes (the virtual clock only; the real one never holds)."""
+        return bool(self._state.holds)
 
     def may_advance_to(self) -> float | None:
         """The latest virtual time a verb currently allows, or None when time is frozen."""
@@ -258,6 +281,14 @@ class _VirtualSelector(selectors.BaseSelector):
         # The loop is idle at this virtual instant: a condition someone waits for can now be judged.
         if clock._check_waiters():
             return []
+        if clock._state.holds:
+            # Held (run_held): no timer may fire; wait (really) for the outside work's I/O, up to its deadline.
+            hold = clock._state.holds[-1]
+            remaining = hold.wall_deadline - time.monotonic()
+            if remaining <= 0:
+                _resolve(hold.expired, True)
+                return []
+            return self._real.select(remaining)
         limit = clock.may_advance_to()
         if limit is None:
             # Frozen between verbs: wait (really) for a cross-thread submission, never for a timer.
@@ -293,6 +324,28 @@ class VirtualClock(Clock):
     def _advance(self, to: float) -> None:
         if to > self._loop._virtual_now:
             self._loop._virtual_now = to
+
+    async def run_held(self, awaitable: Awaitable[T], budget: Budget | float, what: str = "") -> T:
+        """Await work in another process to completion with virtual time held: no timer fires and time does
+        not move (even inside an outer verb), while the loop still serves real I/O (the process's pipes, its
+        exit). Why: the virtual clock cannot wait for another process, so a budget counted in virtual time
+        would expire at once; here ``budget`` is counted in real (wall) time. BudgetExpired after it."""
+        budget = as_budget(budget)
+        task = asyncio.ensure_future(awaitable)
+        hold = _Hold(time.monotonic() + budget.seconds, self.loop.create_future())
+        self._state.holds.append(hold)
+        try:
+            await asyncio.wait({task, hold.expired}, return_when=asyncio.FIRST_COMPLETED)
+        except BaseException:
+            task.cancel()
+            raise
+        finally:
+            self._state.holds.remove(hold)
+            hold.expired.cancel()
+        if not task.done():
+            task.cancel()
+            raise BudgetExpired(budget, f"{what or repr(awaitable)} (real time; the virtual clock was held)")
+        return task.result()
 
 
 def to_zigbee_utc(moment: datetime) -> int:

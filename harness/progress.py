@@ -42,12 +42,18 @@ class ProgressReporter:
     uncaptured: Callable[[], contextlib.AbstractContextManager[None]] = contextlib.nullcontext
     total: int = 0
     done: int = 0
+    #: The run's clock ("virtual" or "real") and why; empty when unknown (then "modelled" time is shown).
+    clock: str = ""
+    clock_reason: str = ""
     wall: Callable[[], float] = time.monotonic
     _scenario_started: float = 0.0
     _last_shown: tuple[float, int] | None = None  # wall time and percent of the last transfer line
 
     def begin_run(self, total: int) -> None:
         self.total = total
+        if self.clock:
+            why = f" ({self.clock_reason})" if self.clock_reason else ""
+            self._write(f"{total} scenarios on the {self.clock} clock{why}\n")
 
     def begin_scenario(self, name: str) -> None:
         self._scenario_started = self.wall()
@@ -72,7 +78,12 @@ class ProgressReporter:
     def end_scenario(self, name: str, verdict: str, modelled_s: float | None) -> None:
         self.done += 1
         wall = self.wall() - self._scenario_started
-        modelled = "" if modelled_s is None else f", {_duration(modelled_s)} modelled"
+        if modelled_s is None:
+            modelled = ""
+        elif self.clock == "real":
+            modelled = ", real time"
+        else:  # the run clock's time: virtual time, or "modelled" when the clock is not known
+            modelled = f", {_duration(modelled_s)} {'virtual time' if self.clock == 'virtual' else 'modelled'}"
         width = len(str(self.total or self.done))
         head = f"[{self.done:>{width}} of {self.total or '?'}] {verdict:<14} {name}"
         self._write(("\r\x1b[K" if self.live else "") + f"{head} ({_duration(wall)} wall{modelled})\n")
@@ -189,12 +200,13 @@ def progress_enabled(choice: str, stream: TextIO) -> bool:
     return choice == "on"
 
 
-def install(config: pytest.Config, choice: str) -> None:
-    """Register the progress plugin on ``config`` when ``choice`` resolves to on (not on xdist workers)."""
+def install(config: pytest.Config, choice: str, clock: str = "", clock_reason: str = "") -> None:
+    """Register the progress plugin on ``config`` when ``choice`` resolves to on (not on xdist workers); its
+    lines say which clock ran (``clock``, ``clock_reason``: the profile's setup decision)."""
     if hasattr(config, "workerinput") or not progress_enabled(choice, sys.stderr):
         return
     capture = config.pluginmanager.getplugin("capturemanager")
-    reporter = ProgressReporter(live=bool(sys.stderr.isatty()))
+    reporter = ProgressReporter(live=bool(sys.stderr.isatty()), clock=clock, clock_reason=clock_reason)
     if capture is not None:
         reporter.uncaptured = capture.global_and_fixture_disabled
     config.pluginmanager.register(ProgressPlugin(reporter), "ota-conformance-progress")

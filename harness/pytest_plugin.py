@@ -13,9 +13,10 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -46,10 +47,14 @@ FEATURES_DIR = PROJECT_ROOT / "features"
 #: Feature folders written for one device role; scenarios in them are NOT_APPLICABLE to the other.
 DEVICE_FEATURE_FOLDERS = ("ppmid", "hcalcs")
 
+if TYPE_CHECKING:
+    from harness.dut.needs import SetupNeeds
+
 _PROFILE_KEY = pytest.StashKey[Profile]()
 _RESULTS_KEY = pytest.StashKey[dict[str, dict[str, Any]]]()
 _STARTED_KEY = pytest.StashKey[str]()
 _NOT_APPLICABLE_KEY = pytest.StashKey[str]()
+_SETUP_ERROR_KEY = pytest.StashKey[str]()
 
 
 # -- options and configuration -------------------------------------------------------------------------
@@ -58,6 +63,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--profile", default=None, help="DUT profile (YAML); default: the emulated PPMID")
     group.addoption("--radio", default=None, help="radio name or module:Class (overrides pixit.radio)")
     group.addoption("--device", default=None, help="radio device path (overrides pixit.device_path)")
+    group.addoption("--clock", default=None, choices=("virtual", "real"), help="run clock (overrides pixit.clock)")
     group.addoption("--pixit", action="append", default=[], metavar="NAME=VALUE", help="override one PIXIT value")
     group.addoption("--run-dir", default=None, help="write the conformance statement into this directory")
     group.addoption("--progress", default="auto", choices=("auto", "on", "off"), help="progress on stderr (auto: TTY)")
@@ -75,18 +81,20 @@ def _overrides(config: pytest.Config) -> dict[str, str]:
         overrides["pixit.radio"] = config.getoption("--radio")
     if config.getoption("--device"):
         overrides["pixit.device_path"] = config.getoption("--device")
+    if config.getoption("--clock"):
+        overrides["pixit.clock"] = config.getoption("--clock")
     return overrides
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "ota: scenario of the GB OTA conformance suite")
     try:
-        config.stash[_PROFILE_KEY] = load_run_profile(config.getoption("--profile"), _overrides(config))
+        profile = config.stash[_PROFILE_KEY] = load_run_profile(config.getoption("--profile"), _overrides(config))
     except ConfigurationError as err:
         raise pytest.UsageError(str(err)) from None
     config.stash[_RESULTS_KEY] = {}
     config.stash[_STARTED_KEY] = _utc_iso()
-    progress.install(config, config.getoption("--progress"))
+    progress.install(config, config.getoption("--progress"), profile.setup.clock.value, profile.setup.clock.reason)
 
 
 def _utc_iso() -> str:
@@ -102,8 +110,9 @@ def profile(pytestconfig: pytest.Config) -> Profile:
 
 @pytest.fixture(scope="session")
 def clock(profile: Profile) -> Clock:
-    """Virtual time on the built-in loopback radio, real time on any other radio."""
-    return RealClock() if profile.on_hardware else VirtualClock()
+    """The profile's clock decision (PIXIT clock, --clock): by default virtual on the loopback radio and its
+    subclasses, real on any other radio; virtual on request for a simulation behind a module:Class radio."""
+    return VirtualClock() if profile.setup.virtual else RealClock()
 
 
 @pytest.fixture(scope="session")
@@ -174,7 +183,10 @@ def scenario_tags(item: pytest.Item, template: Any) -> list[str]:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    from harness.dut.needs import SetupNeeds  # imports the radio stack: only once scenarios are collected
+
     profile = config.stash.get(_PROFILE_KEY, None)
+    needs = SetupNeeds(profile) if profile is not None else None
     for item in items:
         template = scenario_of(item)
         if template is None:
@@ -200,6 +212,46 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.stash[_NOT_APPLICABLE_KEY] = (
                 f"a {role.upper()} feature; the device under test is a {profile.role.upper()}"
             )
+        else:
+            _apply_needs(item, tags, needs)
+
+
+def _apply_needs(item: pytest.Item, tags: list[str], needs: SetupNeeds | None) -> None:
+    """The scenario's ``@needs:`` against this setup (harness.dut.needs), decided before any radio starts."""
+    if needs is None:
+        return
+    decision = needs.decide(tags)
+    if decision.error:
+        item.stash[_SETUP_ERROR_KEY] = decision.error
+    elif decision.reason:
+        item.stash[_NOT_APPLICABLE_KEY] = decision.reason
+
+
+@dataclass(frozen=True)
+class PlannedScenario:
+    """What a run will do with one collected scenario (``ota-conformance run --dry-run``)."""
+
+    nodeid: str
+    feature: str
+    scenario: str
+    verdict: str  # "RUN", "NOT_APPLICABLE" or "ERROR" (the setup claims what it cannot do)
+    reason: str
+
+
+def scenario_plan(items: list[pytest.Item]) -> list[PlannedScenario]:
+    """Each collected scenario with what the run will do with it, from the decisions taken at collection."""
+    plan = []
+    for item in items:
+        properties = dict(item.user_properties)
+        if "scenario" not in properties:
+            continue
+        error, reason = item.stash.get(_SETUP_ERROR_KEY, ""), item.stash.get(_NOT_APPLICABLE_KEY, "")
+        verdict = "ERROR" if error else Verdict.NOT_APPLICABLE.value if reason else "RUN"
+        name = str(properties["scenario"])
+        if "[" in item.name:  # an outline's example row
+            name += " [" + item.name.split("[", 1)[1]
+        plan.append(PlannedScenario(item.nodeid, properties["feature"], name, verdict, error or reason))
+    return plan
 
 
 def feature_role(filename: str) -> str | None:
@@ -214,6 +266,9 @@ def feature_role(filename: str) -> str | None:
 @pytest.hookimpl(trylast=True)
 def pytest_bdd_before_scenario(request: pytest.FixtureRequest, feature: Any, scenario: Any) -> None:
     """Skip a not-applicable scenario here, after Allure opened its result, so Allure lists it as skipped."""
+    error = request.node.stash.get(_SETUP_ERROR_KEY, None)
+    if error is not None:
+        raise LabError(error)
     reason = request.node.stash.get(_NOT_APPLICABLE_KEY, None)
     if reason is not None:
         raise NotApplicable(reason)
@@ -339,9 +394,13 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         undeclared_pics=profile.undeclared_pics(),
         dut=profile.dut_identity(),
         radio=str(profile.pixit_value("radio")),
-        clock="real" if profile.on_hardware else "virtual",
+        clock=profile.setup.clock.value,
+        clock_reason=profile.setup.clock.reason,
+        image_source=str(profile.setup.images),
+        simulation=profile.setup.simulation,
+        target=profile.setup.target,
     )
     write_statement(build_statement(run, results, load_catalogue()), Path(run_dir))
 
 
-__all__ = ["mapping_for", "scenario_of", "scenario_tags"]
+__all__ = ["PlannedScenario", "mapping_for", "scenario_of", "scenario_plan", "scenario_tags"]

@@ -145,6 +145,10 @@ def _record_evidence(request: pytest.FixtureRequest, state: ScenarioState) -> No
             limit = int(state.profile.pixit_value("dut.blocks_before_rejection"))
             evidence.update(pixit_limit=limit, within_limit=blocks <= limit)
         request.node.user_properties.append(("evidence:rejection", evidence))
+    if state.dut.power_cycles:  # when each power loss was, and how the instant was found
+        request.node.user_properties.append(
+            ("evidence:power_cycles", [c.as_evidence() for c in state.dut.power_cycles])
+        )
     request.node.user_properties.append(("evidence:transcript_summary", transcript.summary()))
     request.node.user_properties.append(("evidence:dut_seen", dut_seen_evidence(transcript, state.dut.device)))
     run_dir = request.config.getoption("--run-dir", None)

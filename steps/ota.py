@@ -20,7 +20,13 @@ from harness.ch.ota_server import Action, Activation, Rule
 from harness.clock import Budget
 from harness.dut.images import ScenarioImage
 from harness.transcript import Direction, TranscriptEntry
-from harness.verdicts import DeviceFailure, Inconclusive, expired_budget_signal, failure_message
+from harness.verdicts import (
+    DeviceFailure,
+    Inconclusive,
+    expired_budget_signal,
+    failure_message,
+    no_verdict_message,
+)
 from steps.context import ScenarioState
 
 DUT = r"the (?:PPMID|HCALCS|device)"
@@ -366,9 +372,20 @@ async def power_cycle(scenario_state: ScenarioState, offset: str | None) -> None
         )
         if reached is None:
             raise _no_download(state, f"a block request at offset {target} or beyond")
-    state.offsets_before_power_cycle = state.transcript.block_offsets(since=state.start_mark)
-    state.power_cycle_mark = state.transcript.mark()
-    await state.dut.power_cycle()
+    await _power_cycle(state)
+
+
+async def _power_cycle(state: ScenarioState) -> None:
+    """Power-cycle the device and remember the instant it lost power (``power_cycle_mark``) and the offsets it
+    had requested before it: a switch may cut some time after the suite decided, and what the device did
+    meanwhile happened before the power cycle, not after it (PZ-26)."""
+    cycle = await state.dut.power_cycle()
+    state.power_cycle_mark = cycle.loss_mark
+    state.offsets_before_power_cycle = [
+        int(e.fields["file_offset"])
+        for e in state.transcript.ota_requests("image_block", since=state.start_mark)
+        if e.index < cycle.loss_mark and not e.malformed and "file_offset" in e.fields
+    ]
     await state.dut.join(state.budget("join"))
 
 
@@ -383,9 +400,7 @@ async def power_cycle_on_activation(scenario_state: ScenarioState) -> None:
     )
     if told is None:
         raise _no_download(state, "the Communications Hub's Upgrade End Response")
-    state.power_cycle_mark = state.transcript.mark()
-    await state.dut.power_cycle()
-    await state.dut.join(state.budget("join"))
+    await _power_cycle(state)
 
 
 @when(parsers.re(rf"a rogue node sends {DUT} a unicast Image Notify"))
@@ -663,6 +678,15 @@ def continued_after_power_cycle(scenario_state: ScenarioState) -> None:
     state = scenario_state
     after = state.transcript.block_offsets(since=state.power_cycle_mark)
     if not after:
+        received, _ = _walk_download(state, until_index=state.power_cycle_mark)
+        if state.image is not None and received >= len(state.image.data):
+            raise Inconclusive(
+                no_verdict_message(
+                    f"the power cycle did not interrupt the download: all {received} octets had arrived before "
+                    "the device lost power (see the power cycle in the transcript), so there was nothing to resume",
+                    "make the power switch cut sooner after its command (a shorter relay delay), then re-run",
+                )
+            )
         raise _no_download(state, "Image Block Requests after the power cycle")
     reached = max(state.offsets_before_power_cycle, default=0)
     assert after[0] <= reached, failure_message(

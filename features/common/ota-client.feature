@@ -31,13 +31,15 @@ Feature: What every GB OTA client refuses or survives
     Then the device does not request any block of the image
     And the device is still operational on its old firmware version
 
-  @req:CS-20 @pics:OTA.C @pics:GB.MFR_SIGNATURE.EMULATOR_CONVENTION @assumption
+  @needs:image:older
+  @req:CS-20 @pics:OTA.C @assumption
   Scenario: The device applies its declared downgrade policy to an older image
     Given the Communications Hub holds a valid image of a lower firmware version
     When the Communications Hub notifies the device by unicast Image Notify
     Then the device treats the older image as its declared downgrade policy says
 
-  @req:CS-20 @req:CS-09 @pics:OTA.C @pics:GB.MFR_SIGNATURE.EMULATOR_CONVENTION @assumption
+  @needs:image:running
+  @req:CS-20 @req:CS-09 @pics:OTA.C @assumption
   Scenario: The device does not download the firmware version it already runs
     Given the Communications Hub holds a valid image of the running firmware version
     When the Communications Hub notifies the device by unicast Image Notify

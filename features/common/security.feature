@@ -7,12 +7,14 @@ Feature: OTA traffic the device must not trust
     Given the device has joined the Communications Hub's network
     And the Communications Hub holds a valid image of the next firmware version
 
+  @needs:rogue-node
   @req:CS-12 @req:CS-09 @pics:GB.ADAPTER.ROGUE_NODE @assumption
   Scenario: The device ignores an Image Notify from a node that is not the Communications Hub
     When a rogue node sends the device a unicast Image Notify
     Then the device does not send a Query Next Image Request within the query budget
     And the device is still operational on its old firmware version
 
+  @needs:rogue-node
   @req:CS-12 @req:PZ-21 @pics:GB.ADAPTER.ROGUE_NODE @pics:GB.OTA.C.UPGRADE_TIME_WAIT @assumption
   Scenario: The device ignores an "upgrade now" from a node that is not the Communications Hub
     Given the Communications Hub answers the Upgrade End Request with UpgradeTime 0xFFFFFFFF

@@ -63,6 +63,7 @@ Feature: Activation of HCALCS firmware by the CS06 Activate Firmware command
     And the CS06 response has activateImageResponseCode 2 (hashMismatch) and the old firmware version
     And the HCALCS still runs its old firmware version
 
+  @needs:image:failing-activation
   @req:HG-10 @pics:GB.HCALCS.CS06 @assumption
   Scenario: An activation that fails is answered activationFailure and the old firmware keeps running
     Given the Communications Hub holds an image of the next firmware version that the device cannot activate

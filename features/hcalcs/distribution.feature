@@ -34,6 +34,7 @@ Feature: Distribution of HCALCS firmware over the Zigbee OTA Upgrade cluster
     And the activation budget passes
     Then the HCALCS still runs its old firmware version
 
+  @needs:power-cycle
   @req:HG-11 @pics:OTA.C.C03.Tx @pics:GB.HCALCS.CS06 @pics:GB.ADAPTER.POWER_CYCLE @assumption
   Scenario: A downloaded image is still held after a power cycle and a CS06 activates it
     Given the Communications Hub holds a valid image of the next firmware version
@@ -43,6 +44,7 @@ Feature: Distribution of HCALCS firmware over the Zigbee OTA Upgrade cluster
     Then the HCALCS answers with a CS06 response within the GBCS response budget
     And the CS06 response has activateImageResponseCode 0 (success) and the new firmware version
 
+  @needs:variant:flip-one-bit-in-manufacturer-image
   @req:HG-05 @req:CS-08 @pics:OTA.C.C03.Tx @assumption
   Scenario: An image with one bit flipped in its Manufacturer Image gets 0x8F1C and cannot be activated
     Given the Communications Hub holds the image variant "flip-one-bit-in-manufacturer-image" of the next firmware version
@@ -54,6 +56,7 @@ Feature: Distribution of HCALCS firmware over the Zigbee OTA Upgrade cluster
     And the CS06 response does not report success
     And the HCALCS still runs its old firmware version
 
+  @needs:variant:signed-by-other-key
   @req:HG-05 @pics:OTA.C.C03.Tx @assumption
   Scenario: An image signed by a key that is not the supplier's gets 0x8F1C and cannot be activated
     Given the Communications Hub holds the image variant "signed-by-other-key" of the next firmware version
@@ -65,6 +68,7 @@ Feature: Distribution of HCALCS firmware over the Zigbee OTA Upgrade cluster
     And the CS06 response does not report success
     And the HCALCS still runs its old firmware version
 
+  @needs:variant:missing-signature
   @req:HG-05 @pics:OTA.C.C03.Tx @assumption
   Scenario: An image without the supplier's signature gets 0x8F1C and cannot be activated
     Given the Communications Hub holds the image variant "missing-signature" of the next firmware version
@@ -76,6 +80,7 @@ Feature: Distribution of HCALCS firmware over the Zigbee OTA Upgrade cluster
     And the CS06 response does not report success
     And the HCALCS still runs its old firmware version
 
+  @needs:image:second-newer
   @req:HG-20 @pics:OTA.C.C03.Tx @assumption
   Scenario: A second, different image replaces the held one: CS06 with the first image's hash is a hash mismatch
     Given the Communications Hub holds a valid image of the next firmware version
@@ -86,6 +91,7 @@ Feature: Distribution of HCALCS firmware over the Zigbee OTA Upgrade cluster
     And the CS06 response has activateImageResponseCode 2 (hashMismatch) and the old firmware version
     And the HCALCS still runs its old firmware version
 
+  @needs:image:second-newer
   @req:HG-20 @pics:OTA.C.C03.Tx @assumption
   Scenario: After a second distribution CS06 with the second image's hash activates the second image
     Given the Communications Hub holds a valid image of the next firmware version

@@ -40,6 +40,7 @@ Feature: Future-dated activation of HCALCS firmware
     And the HCALCS sends a future-dated activation alert within the alert budget after the execution time
     And the future-dated alert has alert code 0x8F67, the command's time and counter, and outcome 1 (noImageHeld) with the old firmware version
 
+  @needs:image:failing-activation
   @req:HG-13 @req:HG-10 @pics:GB.HCALCS.CS06_FUTURE_DATED @assumption
   Scenario: A future-dated activation that fails raises 0x8F67 with activationFailure and keeps the old firmware
     Given the Communications Hub holds an image of the next firmware version that the device cannot activate
@@ -61,6 +62,7 @@ Feature: Future-dated activation of HCALCS firmware
     And the HCALCS sends no future-dated activation alert within the alert budget after the execution time
     And the HCALCS still runs its old firmware version
 
+  @needs:power-cycle
   @req:HG-12 @pics:GB.HCALCS.CS06_FUTURE_DATED @pics:GB.ADAPTER.POWER_CYCLE @assumption
   Scenario: A pending future-dated CS06 survives a power cycle and runs at its time
     Given the Communications Hub holds a valid image of the next firmware version
@@ -72,6 +74,7 @@ Feature: Future-dated activation of HCALCS firmware
     And the future-dated alert has alert code 0x8F66, the command's time and counter, and outcome 0 (success) with the new firmware version
     And the HCALCS runs the new firmware version
 
+  @needs:image:second-newer
   @req:HG-20 @req:HG-13 @pics:GB.HCALCS.CS06_FUTURE_DATED @assumption
   Scenario: A different image distributed after a future-dated CS06 makes it fail with hashMismatch
     Given the Communications Hub holds a valid image of the next firmware version

@@ -55,6 +55,7 @@ Feature: PPMID activation under the Communications Hub's control
     And the activation budget passes
     Then the PPMID runs the new firmware version
 
+  @needs:power-cycle
   @req:PZ-32 @pics:GB.PPMID.VERIFIED_IMAGE_SURVIVES_POWER_CYCLE @pics:GB.ADAPTER.POWER_CYCLE @assumption
   Scenario: A verified image waiting for activation survives a power cycle
     Given the Communications Hub answers the Upgrade End Request with UpgradeTime 0xFFFFFFFF
@@ -64,6 +65,7 @@ Feature: PPMID activation under the Communications Hub's control
     And the PPMID did not request any block after the power cycle
     And the PPMID still runs its old firmware version
 
+  @needs:power-cycle
   @req:CS-10 @pics:GB.ADAPTER.POWER_CYCLE @assumption
   Scenario: A power loss during activation leaves the PPMID running a valid image
     When the PPMID downloads the image

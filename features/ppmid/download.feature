@@ -80,6 +80,7 @@ Feature: PPMID image download
     And the PPMID never requested an offset beyond 288
     And the PPMID is still operational on its old firmware version
 
+  @needs:power-cycle
   @req:PZ-26 @pics:GB.OTA.C.RESUME_DOWNLOAD @pics:GB.ADAPTER.POWER_CYCLE @assumption
   Scenario: The PPMID resumes an interrupted download without leaving the network
     When the PPMID is power-cycled when its download has reached offset 480

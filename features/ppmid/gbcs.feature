@@ -17,6 +17,7 @@ Feature: The PPMID's GBCS firmware messages through the Communications Hub
     And the alert has alert code 0x8F8B, the new firmware version and activation result success
     And the alert's signature verifies with the PPMID's digital-signing certificate
 
+  @needs:image:failing-activation
   @req:PZ-23 @pics:GB.PPMID.CS09 @pics:OTA.C.C03.Tx @assumption
   Scenario: After a failed activation the PPMID keeps its old firmware and says so in a CS09 failure alert
     Given the Communications Hub holds an image of the next firmware version that the PPMID cannot activate

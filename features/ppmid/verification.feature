@@ -18,6 +18,7 @@ Feature: PPMID image verification
     Then the PPMID sends an Upgrade End Request with status SUCCESS
     And the PPMID runs the new firmware version
 
+  @needs:variant:flip-one-bit-in-manufacturer-image
   @req:CS-08 @req:PZ-14 @req:CS-09 @req:PZ-13 @pics:OTA.C.C03.Tx @assumption
   Scenario: The PPMID rejects an image whose Manufacturer Image has one bit changed
     Given the Communications Hub holds the image variant "flip-one-bit-in-manufacturer-image" of the next firmware version
@@ -25,6 +26,7 @@ Feature: PPMID image verification
     Then the PPMID sends an Upgrade End Request with status INVALID_IMAGE
     And the PPMID is still operational on its old firmware version
 
+  @needs:variant:manufacturer-signed-by-other-key
   @req:PZ-14 @req:CS-09 @req:PZ-13 @pics:OTA.C.C03.Tx @pics:GB.MFR_SIGNATURE.EMULATOR_CONVENTION @assumption
   Scenario: The PPMID rejects an image signed with a key that is not its manufacturer's
     Given the Communications Hub holds the image variant "manufacturer-signed-by-other-key" of the next firmware version
@@ -32,6 +34,7 @@ Feature: PPMID image verification
     Then the PPMID sends an Upgrade End Request with status INVALID_IMAGE
     And the PPMID is still operational on its old firmware version
 
+  @needs:variant:bad-manufacturer-signature
   @req:PZ-14 @req:CS-09 @req:PZ-13 @pics:OTA.C.C03.Tx @pics:GB.MFR_SIGNATURE.EMULATOR_CONVENTION @assumption
   Scenario: The PPMID rejects an image whose manufacturer signature is corrupt
     Given the Communications Hub holds the image variant "bad-manufacturer-signature" of the next firmware version
@@ -39,6 +42,7 @@ Feature: PPMID image verification
     Then the PPMID sends an Upgrade End Request with status INVALID_IMAGE
     And the PPMID is still operational on its old firmware version
 
+  @needs:image:unsigned
   @req:PZ-13 @req:PZ-14 @req:CS-09 @pics:OTA.C.C03.Tx @pics:GB.MFR_SIGNATURE.EMULATOR_CONVENTION @assumption
   Scenario: The PPMID rejects an image that carries no manufacturer signature
     Given the Communications Hub holds an image of the next firmware version without a manufacturer signature
@@ -46,6 +50,7 @@ Feature: PPMID image verification
     Then the PPMID sends an Upgrade End Request with status INVALID_IMAGE
     And the PPMID is still operational on its old firmware version
 
+  @needs:variant:wrong-magic
   @req:CS-03 @req:CS-09 @req:PZ-13 @req:PZ-14 @pics:OTA.C.C03.Tx @assumption
   Scenario: The PPMID rejects an image without the OTA file identifier
     Given the Communications Hub holds the image variant "wrong-magic" of the next firmware version
@@ -53,6 +58,7 @@ Feature: PPMID image verification
     Then the PPMID sends an Upgrade End Request with status INVALID_IMAGE
     And the PPMID is still operational on its old firmware version
 
+  @needs:variant:wrong-header-version
   @req:CS-03 @req:CS-09 @req:PZ-13 @req:PZ-14 @pics:OTA.C.C03.Tx @assumption
   Scenario: The PPMID rejects an image with an unknown OTA header version
     Given the Communications Hub holds the image variant "wrong-header-version" of the next firmware version
@@ -60,6 +66,7 @@ Feature: PPMID image verification
     Then the PPMID sends an Upgrade End Request with status INVALID_IMAGE
     And the PPMID is still operational on its old firmware version
 
+  @needs:variant:header-length-short
   @req:CS-04 @req:CS-09 @req:PZ-13 @req:PZ-14 @pics:OTA.C.C03.Tx @assumption
   Scenario: The PPMID rejects an image whose header length is shorter than its fields
     Given the Communications Hub holds the image variant "header-length-short" of the next firmware version
@@ -67,6 +74,7 @@ Feature: PPMID image verification
     Then the PPMID sends an Upgrade End Request with status INVALID_IMAGE
     And the PPMID is still operational on its old firmware version
 
+  @needs:variant:header-length-long
   @req:CS-04 @req:CS-09 @req:PZ-13 @req:PZ-14 @pics:OTA.C.C03.Tx @assumption
   Scenario: The PPMID rejects an image whose header carries an unknown extension
     Given the Communications Hub holds the image variant "header-length-long" of the next firmware version
@@ -74,6 +82,7 @@ Feature: PPMID image verification
     Then the PPMID sends an Upgrade End Request with status INVALID_IMAGE
     And the PPMID is still operational on its old firmware version
 
+  @needs:variant:total-size-short
   @req:CS-05 @req:CS-09 @req:PZ-13 @req:PZ-14 @pics:OTA.C.C03.Tx @assumption
   Scenario: The PPMID rejects an image longer than its Total Image Size says
     Given the Communications Hub holds the image variant "total-size-short" of the next firmware version
@@ -81,6 +90,7 @@ Feature: PPMID image verification
     Then the PPMID sends an Upgrade End Request with status INVALID_IMAGE
     And the PPMID is still operational on its old firmware version
 
+  @needs:variant:total-size-long
   @req:CS-05 @req:CS-09 @req:PZ-13 @req:PZ-14 @pics:OTA.C.C03.Tx @assumption
   Scenario: The PPMID rejects an image that ends before its Total Image Size
     Given the Communications Hub holds the image variant "total-size-long" of the next firmware version

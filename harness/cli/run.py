@@ -5,6 +5,8 @@ The run directory holds `junit.xml`, `allure-results/` and the conformance state
 and is computed from the statement's verdicts, not from pytest's own exit status. ``--repeat N`` runs
 the selection N times into ``repeat-<k>/`` sub-directories and writes a combined statement (worst verdict per
 scenario, a ``repeatability`` section flagging flaky scenarios); nothing is ever retried automatically.
+``--clock virtual|real`` chooses the run's clock (PIXIT ``clock``); ``--dry-run`` lists what a run of the profile
+would do with each scenario (run it, or NOT_APPLICABLE with the reason) without starting any radio.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import secrets
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from harness.errors import ConfigurationError, UsageError
 from harness.exitcodes import RunExit
@@ -22,6 +25,10 @@ from harness.verdicts import Verdict, run_exit_code
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 BINDING_MODULE = PROJECT_ROOT / "steps" / "test_features.py"
+
+#: The project's pytest configuration, named explicitly: pytest would otherwise look for it next to the paths
+#: among the arguments, and a profile kept outside the checkout (--profile /bench/acme.yaml) is such a path.
+_PROJECT_CONFIG = (f"--rootdir={PROJECT_ROOT}", "-c", str(PROJECT_ROOT / "pyproject.toml"))
 
 # pytest's own exit statuses, and what they mean for a conformance run.
 _PYTEST_USAGE_ERROR = 4
@@ -38,6 +45,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--profile", help="DUT profile YAML (default: profiles/emulated-ppmid.yaml)")
     parser.add_argument("--radio", help="radio name (loopback, ezsp, znp, deconz, xbee, zigate) or module:Class")
     parser.add_argument("--device", help="radio device path, e.g. /dev/ttyUSB0 or socket://host:port")
+    parser.add_argument(
+        "--clock",
+        choices=("virtual", "real"),
+        help="the run's clock (overrides pixit.clock; default: virtual on the loopback radio, real on any other); "
+        "virtual runs a simulated device behind a module:Class radio in seconds (docs/hardware.md)",
+    )
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="list every scenario the profile will run and every one NOT_APPLICABLE with its reason; starts no "
+        "radio and writes nothing",
+    )
     parser.add_argument("--pixit", action="append", default=[], metavar="NAME=VALUE", help="override a PIXIT")
     parser.add_argument("--reports-dir", default="reports", help="parent directory of run directories")
     parser.add_argument("--run-id", help="name of the run directory (default: UTC time + random suffix)")
@@ -73,10 +92,14 @@ def run_command(args: argparse.Namespace) -> int:
         overrides["pixit.radio"] = args.radio
     if args.device:
         overrides["pixit.device_path"] = args.device
+    if args.clock:
+        overrides["pixit.clock"] = args.clock
     try:
-        load_run_profile(args.profile, overrides)  # fail fast, before pytest starts
+        profile = load_run_profile(args.profile, overrides)  # fail fast, before pytest starts
     except ConfigurationError as err:
         raise ConfigurationError(f"{err}\nACTION: fix the profile and run again.") from None
+    if args.dry_run:
+        return _dry_run(args, profile)
 
     if args.repeat < 1:
         raise UsageError(f"--repeat takes a number of runs, 1 or more (got {args.repeat})")
@@ -101,7 +124,7 @@ def _pytest_args(args: argparse.Namespace, run_dir: Path, allure_dir: Path) -> l
     tracebacks = args.debug or any(a.startswith("--tb") for a in args.extra)
     return [
         str(BINDING_MODULE),
-        f"--rootdir={PROJECT_ROOT}",
+        *_PROJECT_CONFIG,
         "-p",
         "no:cacheprovider",
         f"--junitxml={run_dir / 'junit.xml'}",
@@ -110,12 +133,79 @@ def _pytest_args(args: argparse.Namespace, run_dir: Path, allure_dir: Path) -> l
         "-q",
         *([] if tracebacks else ["--tb=no", "-rN"]),
         *progress,
+        *_profile_args(args),
+        *args.extra,
+    ]
+
+
+def _profile_args(args: argparse.Namespace) -> list[str]:
+    """The options that make the profile, as the pytest plugin takes them."""
+    return [
         *(["--profile", args.profile] if args.profile else []),
         *(f"--pixit={kv}" for kv in args.pixit),
         *(["--radio", args.radio] if args.radio else []),
         *(["--device", args.device] if args.device else []),
-        *args.extra,
+        *(["--clock", args.clock] if args.clock else []),
     ]
+
+
+class _PlanCollector:
+    """Keeps the plan of the collected scenarios (a pytest plugin object, for ``--dry-run``)."""
+
+    def __init__(self) -> None:
+        self.plan: list[Any] = []
+
+    def pytest_collection_finish(self, session: Any) -> None:
+        from harness.pytest_plugin import scenario_plan
+
+        self.plan = scenario_plan(session.items)
+
+
+def _dry_run(args: argparse.Namespace, profile: Any) -> int:
+    """Collect the scenarios as a run would (PICS, device role and ``@needs:`` decided exactly as then) and
+    print what the run would do with each, without starting a radio or writing a run directory. Exit code 0,
+    or 2 when the setup claims something it cannot do (those scenarios would end as ERROR) or on bad options."""
+    import pytest
+
+    collector = _PlanCollector()
+    status = pytest.main(
+        [
+            str(BINDING_MODULE),
+            *_PROJECT_CONFIG,
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "no:terminal",
+            "--collect-only",
+            *_profile_args(args),
+            *args.extra,
+        ],
+        plugins=[collector],
+    )
+    if status == _PYTEST_USAGE_ERROR:
+        return RunExit.USAGE
+    setup = profile.setup
+    print(f"Dry run of profile {profile.path} ({profile.role}), radio {setup.radio}: nothing was started.")
+    print(f"  clock:  {setup.clock}")
+    print(f"  images: {setup.images}")
+    print(f"  tested: {setup.target}")
+    groups = {"RUN": "Will run", Verdict.NOT_APPLICABLE.value: "NOT_APPLICABLE", "ERROR": "ERROR before it starts"}
+    for verdict, title in groups.items():
+        rows = [row for row in collector.plan if row.verdict == verdict]
+        print(f"\n{title} ({len(rows)}):")
+        for row in rows:
+            print(f"  {row.feature}: {row.scenario}")
+            if row.reason:
+                print(f"      {row.reason}")
+    errors = sum(row.verdict == "ERROR" for row in collector.plan)
+    if errors:
+        print(
+            f"\n{errors} scenario(s) would end as ERROR: the setup claims what it cannot do. ACTION: fix the profile."
+        )
+        return RunExit.USAGE
+    if status not in (0, 5):  # 5: nothing collected (e.g. -k matched nothing)
+        return RunExit.NO_VERDICT
+    return RunExit.ALL_PASSED
 
 
 def _run_repeated(args: argparse.Namespace, run_dir: Path) -> int:

@@ -21,6 +21,9 @@ and a capability the bench lacks is NOT_APPLICABLE. Each message says what happe
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import dataclasses
+import enum
 import importlib
 import inspect
 import logging
@@ -39,7 +42,8 @@ from zigpy.zcl.clusters.general import Ota
 
 from harness.ch.hub import DELIVERY_ERRORS, CommunicationsHub
 from harness.ch.tunnel import ChTunnelEnd
-from harness.clock import Budget, BudgetExpired, Clock
+from harness.cli.power_switch import ADDRESS_ENV, DEVICE_ENV, OFF_SECONDS_ENV
+from harness.clock import Budget, BudgetExpired, Clock, format_duration
 from harness.crypto.eui64 import Eui64
 from harness.crypto.keystore import KeyStore
 from harness.dut.capabilities import (
@@ -48,6 +52,7 @@ from harness.dut.capabilities import (
     RogueNode,
     capabilities_for,
     pics_mismatches,
+    power_cycle_method,
     require_capability,
     require_radio,
 )
@@ -116,6 +121,46 @@ class HostedDevice(Protocol):
     def boot(self) -> Any: ...
 
 
+class PowerLossSource(enum.StrEnum):
+    """How the instant the device lost power was found (the statement records it with each power cycle)."""
+
+    ADAPTER = "cut by the adapter"  # the loopback's snapshot: the adapter cut the power itself
+    RADIO = "reported by the radio"  # the radio's in-process power_cycle returned the instant
+    PIXIT_LATENCY = "pixit adapter.power_off_latency"  # the declared delay after the command started
+    EVIDENCE = "evidence"  # the device's last frame before the silence that ended in its rejoin
+    HOOK_END = "end of the power hook"  # no rejoin announced, no latency declared
+
+
+@dataclass(frozen=True)
+class _PowerLoss:
+    mark: int  # first transcript entry after the loss
+    time: float  # clock time of the loss
+    source: PowerLossSource
+    detail: str
+
+
+@dataclass(frozen=True)
+class PowerCycleResult:
+    """One power cycle: how it was done, whether the device came back, and from which transcript entry on
+    (``loss_mark``, the entry after the loss) everything happened after the device lost power."""
+
+    method: PowerCycle
+    back: bool
+    loss_mark: int
+    loss_time: float
+    source: PowerLossSource
+    detail: str
+
+    def as_evidence(self) -> dict[str, Any]:
+        return {
+            "method": self.method.value,
+            "device_back": self.back,
+            "power_lost_at_s": round(self.loss_time, 3),
+            "instant_source": self.source.value,
+            "instant_detail": self.detail,
+        }
+
+
 class AttributeValues(dict[str, Any]):
     """Attribute values by the names asked for; ``failures`` holds the status of those not returned."""
 
@@ -167,6 +212,10 @@ class DutAdapter:
         self.radio_lost: Exception | None = None
         #: Whether the DUT answered since this adapter started (a DUT known from the database must prove it).
         self._dut_confirmed = False
+        #: The power cycles of this adapter's scenario (evidence for the statement).
+        self.power_cycles: list[PowerCycleResult] = []
+        #: Address of the emulators' power switch a power-cycle command drives (loopback radio), else "".
+        self._power_switch = ""
 
     # -- capabilities --------------------------------------------------------------------------------------
     @property
@@ -201,6 +250,7 @@ class DutAdapter:
         self._save_network_state(app)
         self.hub = CommunicationsHub(app, self.clock, self.transcript, dut_eui64=self.dut_eui64)
         self._start_gbcs(app)
+        await self._start_power_switch(app)
         if node is not None:
             self.node = node
             try:
@@ -238,6 +288,14 @@ class DutAdapter:
             await self.clock.run_until_complete(app.shutdown(), self._budget("stop"), "the coordinator to shut down")
         except Exception as err:
             LOGGER.warning("coordinator shutdown failed: %s: %s", type(err).__name__, err)
+
+    async def _start_power_switch(self, app: HarnessAppMixin) -> None:
+        """On a radio that serves the emulators' power switch (the loopback), start it when power cycles go
+        through a command, with the emulator's configured latency (``harness.radio.power_switch``)."""
+        start = getattr(app, "start_power_switch", None)
+        if start is None or power_cycle_method(self.capabilities, self.profile) is not PowerCycle.COMMAND:
+            return
+        self._power_switch = await start(float(self.profile.pixit_value("emulator.power_off_latency")))
 
     def begin_scenario(self, name: str) -> Transcript:
         """A fresh transcript and CH state (no images, rules or counters) for the next scenario."""
@@ -526,72 +584,165 @@ class DutAdapter:
         )
 
     # -- acting on the device ------------------------------------------------------------------------------
-    async def power_cycle(self, *, off_for: float = 0.0, budget: Budget | None = None) -> bool:
-        """Cut the DUT's power for ``off_for`` seconds and restore it; True when it is heard from again
-        within ``budgets.join`` (the scenario judges a device that does not come back).
+    async def power_cycle(self, *, off_for: float = 0.0, budget: Budget | None = None) -> PowerCycleResult:
+        """Cut the DUT's power for ``off_for`` seconds and restore it; the result says whether it was heard from
+        again within ``budgets.join`` (the scenario judges a device that does not come back) and from which
+        transcript entry on everything happened after the power loss, and how that instant was found.
 
-        Emulated: the device object is discarded and a new one is rebuilt from the bytes it persisted
-        (``restore``), then attached and booted. Hardware: ``pixit.adapter.power_cycle_command``.
+        The way (``power_cycle_method``): the radio's own in-process ``power_cycle(off_s)`` (a simulation),
+        else ``pixit.adapter.power_cycle_command`` (a bench's switch; on the loopback radio it drives the
+        emulators' power switch), else the loopback's snapshot (the device rebuilt from its persisted bytes).
+        Why the instant matters: a switch may cut some time after the command starts, and what the device did
+        meanwhile happened *before* the power cycle (PZ-26 counts the blocks requested after it).
         """
         require_capability("GB.ADAPTER.POWER_CYCLE", self.capabilities, self.profile)
-        self._require_started()
+        app = self._require_started()
         budget = budget or self._budget("join")
-        if self.capabilities.power_cycle is PowerCycle.SNAPSHOT:
-            mark = await self._power_cycle_emulated(off_for)
+        method = power_cycle_method(self.capabilities, self.profile)
+        if method is PowerCycle.SNAPSHOT:
+            loss = await self._power_cycle_snapshot(app, off_for)
+        elif method is PowerCycle.IN_PROCESS:
+            loss = await self._power_cycle_in_process(app, off_for, budget)
         else:
-            mark = await self._power_cycle_command(off_for)
-        heard = await self.transcript.wait_for(lambda e: e.direction is Direction.FROM_DUT, budget, since=mark)
-        return heard is not None
-
-    async def _power_cycle_emulated(self, off_for: float) -> int:
-        app, old = self.app, self.node
-        assert app is not None and old is not None
-        data = old.snapshot()
-        _power_off(old)
-        app.detach_node(old)  # type: ignore[attr-defined]
-        self.transcript.record_decision(
-            f"power off ({len(data)} persisted octets kept)", by="adapter", direction=Direction.OTHER
+            loss = await self._power_cycle_command(off_for, budget)
+        timed = loss.source in (PowerLossSource.PIXIT_LATENCY, PowerLossSource.RADIO)
+        heard = await self.transcript.wait_for(
+            lambda e: e.direction is Direction.FROM_DUT and (not timed or e.time > loss.time),
+            budget,
+            since=loss.mark,
         )
-        if off_for > 0:
-            await self.clock.run_for(off_for)
-        new = type(old).restore(data)
-        app.attach_node(new)  # type: ignore[attr-defined]
-        self.node = new
-        mark = self.transcript.mark()
+        if timed:  # a frame of the very instant of the cut is the device's last one before it
+            loss = dataclasses.replace(loss, mark=self._first_after(loss.time, loss.mark))
+        result = PowerCycleResult(method, heard is not None, loss.mark, loss.time, loss.source, loss.detail)
         self.transcript.record_decision(
-            "power on (device rebuilt from its persisted bytes)", by="adapter", direction=Direction.OTHER
+            f"power lost at t={loss.time:.3f} s ({loss.source.value}: {loss.detail})",
+            by="adapter",
+            direction=Direction.OTHER,
         )
-        await self._boot(new)
-        return mark
+        self.power_cycles.append(result)
+        if self.capabilities.hosts_emulator:
+            self.node = app.node(t.EUI64.convert(self.dut_eui64.colon)) or self.node  # type: ignore[attr-defined]
+        return result
 
-    async def _power_cycle_command(self, off_for: float) -> int:
+    async def _power_cycle_snapshot(self, app: HarnessAppMixin, off_for: float) -> _PowerLoss:
+        """The loopback's own cut: exact, the adapter cuts at this instant."""
+        mark, at = self.transcript.mark(), self.clock.now()
+        await self.clock.run_until_complete(
+            app.power_cycle_node(  # type: ignore[attr-defined]
+                t.EUI64.convert(self.dut_eui64.colon), off_for, on_event=self._record_power_event
+            ),
+            Budget("power cycle", off_for + self._budget("power_cycle_command").seconds),
+            "the emulated device's power cycle",
+        )
+        return _PowerLoss(mark, at, PowerLossSource.ADAPTER, "the adapter cut the emulated device's power itself")
+
+    async def _power_cycle_in_process(self, app: Any, off_for: float, budget: Budget) -> _PowerLoss:
+        """The radio's ``power_cycle(off_s)`` coroutine: it may return the loop time of the cut; if not, the
+        instant is found in the transcript, as for a command."""
+        mark, at = self.transcript.mark(), self.clock.now()
+        self.transcript.record_decision(
+            f"power cycle by the radio's power_cycle({off_for:g})", by="adapter", direction=Direction.OTHER
+        )
+        hook = Budget("power cycle", off_for + self._budget("power_cycle_command").seconds)
+        try:
+            cut = await self.clock.run_until_complete(app.power_cycle(off_for), hook, "the radio's power_cycle")
+        except Exception as err:
+            raise LabError(
+                no_verdict_message(
+                    f"the radio's power_cycle({off_for:g}) failed ({_describe(err)})",
+                    "check the radio class's power_cycle (docs/hardware.md), then re-run",
+                )
+            ) from err
+        if isinstance(cut, int | float):
+            at_cut = self.clock.now() - (self.clock.loop.time() - float(cut))
+            return _PowerLoss(mark, at_cut, PowerLossSource.RADIO, "the loop time of the cut its power_cycle returned")
+        return await self._loss_from_evidence(mark, at, self.transcript.mark(), self.clock.now(), budget)
+
+    async def _power_cycle_command(self, off_for: float, budget: Budget) -> _PowerLoss:
+        """``pixit.adapter.power_cycle_command``, run to completion (with the virtual clock held: another
+        process cannot follow it). The cut is at ``adapter.power_off_latency`` after its start when the profile
+        declares it, else where the transcript shows it (``_loss_from_evidence``)."""
         command = str(self.profile.pixit_value("adapter.power_cycle_command"))
-        mark = self.transcript.mark()
+        mark, at = self.transcript.mark(), self.clock.now()
         self.transcript.record_decision(f"power cycle by command {command!r}", by="adapter", direction=Direction.OTHER)
-        env = {**os.environ, "OTA_POWER_OFF_SECONDS": f"{off_for:g}"}
+        env = {**os.environ, OFF_SECONDS_ENV: f"{off_for:g}", DEVICE_ENV: self.dut_eui64.dashed}
+        if self._power_switch:
+            env[ADDRESS_ENV] = self._power_switch
+        action = "check pixit.adapter.power_cycle_command and the switch it drives, then re-run"
         try:
             process = await asyncio.create_subprocess_shell(
                 command, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, env=env
             )
-            output, _ = await self.clock.run_until_complete(
+        except OSError as err:
+            problem = f"the power-cycle command {command!r} did not start ({err})"
+            raise LabError(no_verdict_message(problem, action)) from None
+        try:
+            output, _ = await self.clock.run_held(
                 process.communicate(), self._budget("power_cycle_command"), "the power-cycle command"
             )
-        except (OSError, BudgetExpired) as err:
+        except BaseException as err:
+            with contextlib.suppress(ProcessLookupError):
+                process.kill()  # never leave a switch command running behind the scenario
+            await process.communicate()  # to the end of its output, so nothing of it outlives the loop
+            if not isinstance(err, BudgetExpired):
+                raise
             raise LabError(
-                no_verdict_message(
-                    f"the power-cycle command {command!r} did not run to completion ({err})",
-                    "check pixit.adapter.power_cycle_command and the switch it drives, then re-run",
-                )
+                no_verdict_message(f"the power-cycle command {command!r} did not run to completion ({err})", action)
             ) from None
         if process.returncode != 0:
             tail = output.decode(errors="replace").strip()[-400:]
             raise LabError(
                 no_verdict_message(
-                    f"the power-cycle command {command!r} exited with status {process.returncode}: {tail}",
-                    "check pixit.adapter.power_cycle_command and the switch it drives, then re-run",
+                    f"the power-cycle command {command!r} exited with status {process.returncode}: {tail}", action
                 )
             )
-        return mark
+        latency = self.profile.pixit_value("adapter.power_off_latency")
+        if latency is None:
+            return await self._loss_from_evidence(mark, at, self.transcript.mark(), self.clock.now(), budget)
+        cut = at + float(latency)
+        if self.clock.now() < cut:
+            await self.clock.run_for(cut - self.clock.now())
+        detail = f"{format_duration(float(latency))} after the command started"
+        return _PowerLoss(mark, cut, PowerLossSource.PIXIT_LATENCY, detail)
+
+    async def _loss_from_evidence(self, mark: int, at: float, end_mark: int, end: float, budget: Budget) -> _PowerLoss:
+        """Where the transcript shows the power went: the device's last frame before the silence that ends in its
+        rejoin (its Device_annce). Without a rejoin announcement, the end of the power hook (the hook is then
+        assumed to return only once the power is back: docs/hardware.md)."""
+        rejoin = await self.transcript.wait_for(
+            lambda e: e.direction is Direction.FROM_DUT and e.matches("Device_annce"), budget, since=mark
+        )
+        if rejoin is None:
+            return _PowerLoss(
+                end_mark,
+                end,
+                PowerLossSource.HOOK_END,
+                "the device announced no rejoin within the join budget and no adapter.power_off_latency is declared",
+            )
+        before = [e for e in self.transcript.from_dut(since=mark) if e.index < rejoin.index]
+        if not before:
+            return _PowerLoss(
+                mark,
+                at,
+                PowerLossSource.EVIDENCE,
+                f"no frame from the device between the power hook and its rejoin at t={rejoin.time:.3f} s",
+            )
+        last = before[-1]
+        detail = (
+            f"its last frame {last.command or last.cluster} at t={last.time:.3f} s, its rejoin at t={rejoin.time:.3f} s"
+        )
+        return _PowerLoss(last.index + 1, last.time, PowerLossSource.EVIDENCE, detail)
+
+    def _first_after(self, time: float, since: int) -> int:
+        """The first transcript entry (from ``since``) later than ``time``: entries before it are before the cut
+        (at the cut's very instant only the device's last frames can be: it needs time to boot again)."""
+        for entry in self.transcript.since(since):
+            if entry.time > time:
+                return entry.index
+        return self.transcript.mark()
+
+    def _record_power_event(self, what: str) -> None:
+        self.transcript.record_decision(what, by="adapter", direction=Direction.OTHER)
 
     async def rogue_node(self) -> RogueNode:
         """A second node on the DUT's network that can send OTA server frames from a non-coordinator
@@ -693,18 +844,20 @@ class DutAdapter:
 
     def _zigpy_config(self, caps: RadioCapabilities) -> dict[str, Any]:
         """The loopback keeps no state; a real coordinator gets its port settings and zigpy's database in
-        ``adapter.state_dir`` (``harness.radio.state``)."""
+        ``adapter.state_dir`` (``harness.radio.state``). A simulation on the virtual clock keeps none either:
+        zigpy's database works in a thread of its own, which virtual time cannot wait for."""
         if caps.hosts_emulator:
             return default_config("loopback://")
         path = self._device_path()
         try:
-            self.state = NetworkStateDir(Path(self.profile.pixit_value("adapter.state_dir")))
+            if not self.clock.virtual:
+                self.state = NetworkStateDir(Path(self.profile.pixit_value("adapter.state_dir")))
             return radio_config(
                 self.radio,
                 path,
                 baud_rate=int(self.profile.pixit_value("baud_rate")),
                 flow_control=str(self.profile.pixit_value("flow_control")),
-                database_path=self.state.prepare(),
+                database_path=None if self.state is None else self.state.prepare(),
             )
         except ConfigurationError as err:
             raise LabError(

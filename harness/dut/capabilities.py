@@ -14,7 +14,9 @@ Also here: ``RogueNode``, the second node the loopback radio can host.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
+import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -39,6 +41,7 @@ from harness.verdicts import LabError, NotApplicable, no_verdict_message
 class PowerCycle(enum.StrEnum):
     SNAPSHOT = "snapshot"  # the emulated device is discarded and rebuilt from the bytes it persisted
     COMMAND = "command"  # the profile's adapter.power_cycle_command switches the device's supply
+    IN_PROCESS = "in-process"  # the radio's application offers power_cycle(off_s): a simulation switches itself
     NONE = "none"
 
 
@@ -154,8 +157,17 @@ PICS_CAPABILITIES: Mapping[str, str] = MappingProxyType(
 )
 
 
+#: A ``module:Class`` radio whose application offers the in-process ``power_cycle(off_s)`` coroutine.
+SIMULATION_RADIO = dataclasses.replace(
+    CUSTOM_RADIO,
+    power_cycle=PowerCycle.IN_PROCESS,
+    note="a vendor's radio class: the device power-cycled by its own power_cycle(off_s); no rogue node",
+)
+
+
 def capabilities_for(radio: str | type) -> RadioCapabilities:
-    """Capabilities of a radio by table name, or of a radio class (or a subclass of a table radio)."""
+    """Capabilities of a radio by table name, or of a radio class (or a subclass of a table radio). A radio
+    class offering the in-process ``power_cycle(off_s)`` coroutine power-cycles its device itself."""
     if isinstance(radio, str):
         if radio.strip().lower() in CAPABILITIES:
             return CAPABILITIES[radio.strip().lower()]
@@ -166,17 +178,28 @@ def capabilities_for(radio: str | type) -> RadioCapabilities:
         name = specs.get(f"{klass.__module__}:{klass.__qualname__}")
         if name is not None:
             return CAPABILITIES[name]
-    return CUSTOM_RADIO
+    return SIMULATION_RADIO if inspect.iscoroutinefunction(getattr(radio, "power_cycle", None)) else CUSTOM_RADIO
+
+
+def power_cycle_method(capabilities: RadioCapabilities, profile: Profile) -> PowerCycle:
+    """How the adapter power-cycles the device, in this order: the radio's own in-process ``power_cycle``
+    (a simulation); the profile's ``adapter.power_cycle_command`` (a bench's switch; on the loopback radio it
+    drives the emulators' power switch); the loopback's snapshot. NONE when the bench has no way."""
+    if capabilities.power_cycle is PowerCycle.IN_PROCESS:
+        return PowerCycle.IN_PROCESS
+    if profile.pixit_value("adapter.power_cycle_command"):
+        return PowerCycle.COMMAND
+    if capabilities.power_cycle is PowerCycle.SNAPSHOT:
+        return PowerCycle.SNAPSHOT
+    return PowerCycle.NONE
 
 
 def setup_supports(item: str, capabilities: RadioCapabilities, profile: Profile) -> tuple[bool, str]:
     """Whether this bench (radio plus profile) supports the capability behind PICS ``item``, and why not."""
     if item == "GB.ADAPTER.POWER_CYCLE":
-        if capabilities.power_cycle is PowerCycle.SNAPSHOT:
+        if power_cycle_method(capabilities, profile) is not PowerCycle.NONE:
             return True, ""
         if capabilities.power_cycle is PowerCycle.COMMAND:
-            if profile.pixit_value("adapter.power_cycle_command"):
-                return True, ""
             return False, (
                 f"radio {capabilities.radio!r} can power-cycle the device only through "
                 "pixit.adapter.power_cycle_command, which the profile does not set"

@@ -48,6 +48,7 @@ from harness.emulator.ota_client import (
     DowngradePolicy,
     GbImageVerifier,
     ImageIdentity,
+    ManufacturerCheck,
     OtaClient,
     OtaClientConfig,
     OtaNvm,
@@ -57,6 +58,7 @@ from harness.emulator.ota_client import (
     version_allowed,
 )
 from harness.emulator.tunnel_client import TunnelClient
+from harness.emulator.vendor_image import VendorSignatureCheck, vendor_public_key_pem
 from harness.errors import ConfigurationError
 from harness.gbcs import (
     CraFlag,
@@ -149,6 +151,9 @@ class SupplierImageVerifier:
     faults: FaultSet = field(default_factory=FaultSet)
     #: Fault knob accept-bad-supplier-signature (HG-05, CS-08).
     accept_bad_signature: bool = False
+    #: A manufacturer signature inside the Manufacturer Image, checked after the supplier's (the vendor-image
+    #: path, ``harness.emulator.vendor_image``); None: the supplier's signature only.
+    manufacturer_check: ManufacturerCheck | None = None
     last: ImageJudgement | None = field(default=None, init=False)
 
     #: The early header check of the PPMID's verifier (magic, lengths, identity) applies unchanged.
@@ -162,6 +167,13 @@ class SupplierImageVerifier:
             max_image_size=self.storage_capacity,
         )
         verdict = self._judge(report, expected, running_version, self.accept_bad_signature)
+        if verdict.ok and self.manufacturer_check is not None:
+            header = report.header
+            found = self.manufacturer_check(
+                report.manufacturer_image or b"", header.manufacturer_code, header.image_type, header.file_version
+            )
+            if not found.ok:
+                verdict = Verdict(False, f"manufacturer signature: {found.reason}", signature=True)
         self.last = ImageJudgement(verdict.ok, verdict.reason, expected, report.manufacturer_image)
         return verdict
 
@@ -570,8 +582,11 @@ class HcalcsEmulator(EmulatedZigbeeNode):
         tunnel: TunnelConfig | Mapping[str, Any] | None = None,
         tunnel_poll_s: float | None = 30.0,
         trust_centre_ieee: str | None = None,
+        vendor_public_key: str | None = None,
         **node_kwargs: Any,
     ) -> None:
+        """``vendor_public_key`` (PEM text): also check the vendor-style manufacturer signature inside the
+        Manufacturer Image (``harness.emulator.vendor_image``), as the vendor-image path's device does."""
         if ota is None:
             ota = OtaClientConfig(
                 manufacturer_code=node_kwargs.get("manufacturer_code", 0x121D),
@@ -612,6 +627,7 @@ class HcalcsEmulator(EmulatedZigbeeNode):
             tunnel=dataclasses.asdict(tunnel),
             tunnel_poll_s=tunnel_poll_s,
             trust_centre_ieee=str(tc_ieee),
+            vendor_public_key=vendor_public_key,
         )
         self.faults = fault_set
         self.eui = Eui64.parse(ieee_key)
@@ -619,6 +635,7 @@ class HcalcsEmulator(EmulatedZigbeeNode):
             keys.supplier_ds,
             storage_capacity=ota.storage_capacity,
             accept_bad_signature=fault_set.accept_bad_supplier_signature,
+            manufacturer_check=VendorSignatureCheck(vendor_public_key) if vendor_public_key else None,
         )
         # HG-03: the compliant device waits after UpgradeTime 0xFFFFFFFF; self-activate is the OTA client's knob.
         ota_faults = FaultSet(activate_on_wait_upgrade_time=fault_set.self_activate)
@@ -681,6 +698,7 @@ class HcalcsEmulator(EmulatedZigbeeNode):
             "alert_8f43_code": int(pixit("hcalcs.alert_8f43_message_code")),
             "tunnel": TunnelConfig.from_profile(profile),
             "endpoint_id": pixit("dut.endpoint"),
+            "vendor_public_key": vendor_public_key_pem(profile),
         }
         if "keys" not in overrides:
             kwargs["keys"] = HcalcsKeys.from_keystore(keystore, eui)

@@ -376,6 +376,15 @@ class Verdict:
     """The failure is the manufacturer signature's (not the file format, identity or version)."""
 
 
+class ManufacturerCheck(Protocol):
+    """Judges the manufacturer signature inside a Manufacturer Image for the identity it must be valid for: the
+    suite's convention (default) or another format (``harness.emulator.vendor_image``)."""
+
+    def __call__(
+        self, manufacturer_image: bytes, manufacturer_code: int, image_type: int, file_version: int
+    ) -> ManufacturerVerdict: ...
+
+
 class ImageVerifier(Protocol):
     """Judges a complete downloaded file offered as ``expected``; the PPMID and HCALCS differ here."""
 
@@ -419,18 +428,23 @@ class GbImageVerifier:
     storage_capacity: int | None = None
     downgrade_policy: DowngradePolicy = DowngradePolicy.REJECT_LOWER_OR_EQUAL
     faults: FaultSet = field(default=COMPLIANT)
+    manufacturer_check: ManufacturerCheck | None = None
+    """Another manufacturer-signature format to check instead of the suite's convention (the vendor-image
+    path: ``harness.emulator.vendor_image``); None: the convention with ``manufacturer_public_key``."""
 
     def __call__(self, data: bytes, expected: ImageIdentity, running_version: int) -> Verdict:
         faults = self.faults
         report = validate_image(
             data,
             profile=Profile.GB,
-            manufacturer_public_key=self.manufacturer_public_key,
+            manufacturer_public_key=None if self.manufacturer_check else self.manufacturer_public_key,
             max_image_size=None if faults.accept_oversized_image else self.storage_capacity,
         )
         # The manufacturer signature is judged below from its verdict, not from the report's finding.
         ignored = {FindingCode.MANUFACTURER_SIGNATURE}
         header, signature = report.header, report.manufacturer_signature
+        if self.manufacturer_check is not None and header is not None and report.manufacturer_image is not None:
+            signature = self.verify_manufacturer(report.manufacturer_image, header)
         if faults.accept_bad_header:
             ignored |= _HEADER_FINDINGS
             header, signature = self._lenient(data)
@@ -503,10 +517,14 @@ class GbImageVerifier:
             return None, None
         if image is None:
             return header, None
-        key = self.manufacturer_public_key
-        return header, verify_manufacturer_image(
-            image, header.manufacturer_code, header.image_type, header.file_version, key
-        )
+        return header, self.verify_manufacturer(image, header)
+
+    def verify_manufacturer(self, image: bytes, header: OtaHeader) -> ManufacturerVerdict:
+        """The manufacturer signature of ``image`` for the header's identity, in the format this device uses."""
+        identity = (header.manufacturer_code, header.image_type, header.file_version)
+        if self.manufacturer_check is not None:
+            return self.manufacturer_check(image, *identity)
+        return verify_manufacturer_image(image, *identity, self.manufacturer_public_key)
 
 
 # -- persisted state ------------------------------------------------------------------------------------

@@ -58,6 +58,7 @@ from harness.emulator.ota_client import (
     Phase,
 )
 from harness.emulator.tunnel_client import TunnelClient
+from harness.emulator.vendor_image import VendorSignatureCheck, vendor_public_key_pem
 from harness.errors import ConfigurationError
 from harness.profile import Profile
 from harness.radio.loopback import COORDINATOR_IEEE
@@ -111,11 +112,14 @@ class PpmidEmulator(EmulatedZigbeeNode):
         device_keys: KeyStore | None = None,
         tunnel_config: TunnelConfig | None = None,
         tunnel_poll_s: float | None = 30.0,
+        vendor_public_key: str | None = None,
         **node_kwargs: Any,
     ) -> None:
         """``ota`` is the client's identity and behaviour (``OtaClientConfig`` or its dict form); without it
         the base node's ``manufacturer_code``, ``image_type``, ``file_version`` and ``hw_version`` (16-bit
-        OTA form) make one. ``seed`` fixes the Image Notify jitter draws (default: from the IEEE address)."""
+        OTA form) make one. ``seed`` fixes the Image Notify jitter draws (default: from the IEEE address).
+        ``vendor_public_key`` (PEM text) makes it check the vendor-style manufacturer signature
+        (``harness.emulator.vendor_image``) instead of the suite's convention: the vendor-image path."""
         if ota is None:
             ota = OtaClientConfig(
                 manufacturer_code=node_kwargs.get("manufacturer_code", 0x1234),
@@ -156,6 +160,7 @@ class PpmidEmulator(EmulatedZigbeeNode):
             seed=self.seed,
             reboot_s=reboot_s,
             trust_centre_ieee=str(tc_ieee),
+            vendor_public_key=vendor_public_key,
         )
         self.faults = fault_set
         self.persist_hook = persist_hook
@@ -168,6 +173,7 @@ class PpmidEmulator(EmulatedZigbeeNode):
                 storage_capacity=ota.storage_capacity,
                 downgrade_policy=ota.downgrade_policy,
                 faults=fault_set,
+                manufacturer_check=VendorSignatureCheck(vendor_public_key) if vendor_public_key else None,
             ),
             faults=fault_set,
             on_persist=self._persisted,
@@ -234,6 +240,7 @@ class PpmidEmulator(EmulatedZigbeeNode):
             "endpoint_id": pixit("dut.endpoint"),
             "device_keys": keystore,
             "tunnel_config": TunnelConfig.from_profile(profile),
+            "vendor_public_key": vendor_public_key_pem(profile),
         }
         kwargs.update(overrides)
         nwk = kwargs.pop("nwk", None)

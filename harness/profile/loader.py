@@ -23,7 +23,6 @@ from yaml.nodes import MappingNode, Node, ScalarNode
 from harness.errors import ConfigurationError
 from harness.profile.schema import (
     DEVICE_ITEMS,
-    LOOPBACK_RADIO,
     PICS_ITEMS,
     PIXIT_ITEMS,
     SECTIONS,
@@ -32,11 +31,11 @@ from harness.profile.schema import (
     ValueProblem,
     ValueType,
     children,
-    is_loopback,
     pixit_groups,
     seen,
     suggest,
 )
+from harness.profile.setup import RunSetup, SetupProblem, resolve_setup
 
 PROFILES_DIR = Path(__file__).resolve().parents[2] / "profiles"
 DEFAULT_PROFILE_PATH = PROFILES_DIR / "emulated-ppmid.yaml"
@@ -351,6 +350,8 @@ class Profile:
     """Dotted key ("pics.X", "pixit.Y", "device.Z") -> where its value came from."""
     entries: tuple[Entry, ...] = field(repr=False)
     """The values as written, kept so that overrides can be re-checked together with the file."""
+    setup: RunSetup = field(repr=False)
+    """The run's setup decisions: radio kind, clock, image source, what the reports call the run's target."""
 
     def pics(self, item: str) -> bool | None:
         """True/False as declared; None when the profile does not declare the item (unknown, not false)."""
@@ -371,11 +372,6 @@ class Profile:
         if name not in self.pixit_values:
             raise UnknownItemError(f"pixit.{name}: {unknown_key_message('pixit.' + name)}")
         return self.pixit_values[name]
-
-    @property
-    def on_hardware(self) -> bool:
-        """False on the loopback radio (reference emulator), True with any real coordinator."""
-        return not is_loopback(self.pixit_values["radio"])
 
     def dut_identity(self) -> dict[str, str]:
         """Who the device under test is, as the profile declares it (reports add what the device said)."""
@@ -436,20 +432,24 @@ def _check_entry(entry: Entry) -> Any:
     return value_type.parse(entry.value, entry.base_dir)
 
 
-def _missing_reason(item: PixitItem, radio: str, pics: Mapping[str, bool]) -> str | None:
+def _missing_reason(item: PixitItem, setup: RunSetup, pics: Mapping[str, bool]) -> str | None:
     """Why an item left unset is a problem, or None when it may stay unset."""
-    on_hardware = not is_loopback(radio)
     if item.required == "always":
         return "missing required item"
-    if item.required == "hardware" and on_hardware:
-        return f"missing; required when radio is not {LOOPBACK_RADIO} (radio: {radio})"
-    if item.required_if_pics and on_hardware and pics.get(item.required_if_pics):
-        return f"missing; required on hardware when PICS {item.required_if_pics} is true"
+    if item.required == "external-radio" and setup.external_radio:
+        return f"missing; required when the radio is not the loopback radio (radio: {setup.radio})"
+    if item.required == "vendor-images" and setup.vendor_images:
+        return f"missing; required when the images come from the vendor (images.source: {setup.images})"
+    if item.required_if_pics and setup.power_cycle_by_command_only and pics.get(item.required_if_pics):
+        return (
+            f"missing; required when PICS {item.required_if_pics} is true and radio {setup.radio!r} can "
+            "power-cycle the device only by command"
+        )
     return None
 
 
 def _missing_problems(
-    label: str, given: Mapping[str, Any], failed: set[str], radio: str, pics: Mapping[str, bool]
+    label: str, given: Mapping[str, Any], failed: set[str], setup: RunSetup, pics: Mapping[str, bool]
 ) -> list[ProfileProblem]:
     """Required items left unset (items whose value failed its check are reported once, already)."""
     problems = []
@@ -458,7 +458,7 @@ def _missing_problems(
             key = f"{section}.{item.name}"
             if key in failed or given.get(key) is not None:
                 continue
-            reason = _missing_reason(item, radio, pics)
+            reason = _missing_reason(item, setup, pics)
             if reason:
                 message = f"{reason}: {item.description} Expected {item.type.expected}."
                 problems.append(ProfileProblem(Where(label), key, message))
@@ -515,10 +515,17 @@ def _build(name: str, path: Path, entries: Sequence[Entry], problems: list[Profi
     pics = {key.removeprefix("pics."): value for key, value in given.items() if key.startswith("pics.")}
     values = {section: _with_defaults(section, items, given) for section, items in _VALUED_SECTIONS}
     role = values["device"]["role"]
-    problems += _missing_problems(str(path), given, failed, values["pixit"]["radio"], pics)
+    setup = None
+    try:
+        setup = resolve_setup(values["pixit"], sources)
+    except SetupProblem as err:
+        problems.append(ProfileProblem(where_of.get(err.key, Where(str(path))), err.key, str(err)))
+    if setup is not None:
+        problems += _missing_problems(str(path), given, failed, setup, pics)
     problems += _pics_problems(pics, role, where_of)
     if problems:
         raise ProfileError(str(path), sorted(problems, key=_problem_order))
+    assert setup is not None
     return Profile(
         name=name,
         path=path,
@@ -528,6 +535,7 @@ def _build(name: str, path: Path, entries: Sequence[Entry], problems: list[Profi
         pixit_values=MappingProxyType(values["pixit"]),
         sources=MappingProxyType(sources),
         entries=tuple(entries),
+        setup=setup,
     )
 
 

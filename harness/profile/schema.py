@@ -53,34 +53,39 @@ from zigpy.util import convert_install_code
 from harness.crypto.eui64 import Eui64
 
 PicsSource = Literal["proforma", "own"]
-Required = Literal["no", "always", "hardware"]
+Required = Literal["no", "always", "external-radio", "vendor-images"]
 
 LOOPBACK_RADIO = "loopback"
-"""The radio name of the built-in reference emulator; every other radio means real hardware."""
+"""The radio name of the built-in reference emulator's radio."""
 LOOPBACK_RADIOS = (LOOPBACK_RADIO, "harness.radio.loopback:LoopbackApp")
-"""The name and the module:Class of the loopback radio: both mean "no hardware"."""
+"""The name and the module:Class of the loopback radio: both host the reference emulator."""
 
 
 def is_loopback(radio: str) -> bool:
     """True for the built-in emulator's radio, whichever way it is named, and for a ``module:Class`` radio
-    derived from it (a test bench's lossy or failing loopback): those host the emulator on virtual time."""
+    derived from it (a test bench's lossy or failing loopback): those host the reference emulator."""
     if radio in LOOPBACK_RADIOS:
         return True
-    return bool(re.fullmatch(_CLASS_REF, radio)) and _derives_from_loopback(radio)
+    cls = radio_class(radio)
+    if cls is None:
+        return False
+    from harness.radio.loopback import LoopbackApp  # the radio package does not import profiles: no cycle
+
+    return issubclass(cls, LoopbackApp)
 
 
 @cache
-def _derives_from_loopback(spec: str) -> bool:
-    """Whether ``module:Class`` names a subclass of the loopback radio; False when it cannot be imported
-    (the run then treats it as hardware, and the radio factory reports the import problem)."""
-    from harness.radio.loopback import LoopbackApp  # the radio package does not import profiles: no cycle
-
-    module_name, _, class_name = spec.partition(":")
+def radio_class(radio: str) -> type | None:
+    """The class a ``module:Class`` radio names, or None (a radio library's name, or a class that cannot be
+    imported: the run then treats it as an external radio, and the radio factory reports the import problem)."""
+    if not re.fullmatch(_CLASS_REF, radio):
+        return None
+    module_name, _, class_name = radio.partition(":")
     try:
         cls = getattr(importlib.import_module(module_name), class_name, None)
     except Exception:
-        return False
-    return isinstance(cls, type) and issubclass(cls, LoopbackApp)
+        return None
+    return cls if isinstance(cls, type) else None
 
 
 PROFORMA_REFERENCE = (
@@ -466,9 +471,10 @@ class PixitItem:
     """Written as in a profile (e.g. "30s", "0x00CF"); None means "no value" (optional or required)."""
     unit: str = ""
     required: Required = "no"
-    """always: every profile states it; hardware: every profile whose radio is not loopback states it."""
+    """always: every profile states it; external-radio: every profile whose radio is not the loopback radio (or
+    derived from it) states it; vendor-images: every profile whose images come from the vendor (images.source)."""
     required_if_pics: str | None = None
-    """On hardware, also required when this PICS item is declared true."""
+    """Also required when this PICS item is declared true and the radio can power-cycle only by command."""
     requirements: tuple[str, ...] = ()
     assumption: bool = False
 
@@ -556,8 +562,9 @@ PICS_ITEMS: Mapping[str, PicsItem] = _pics(
     PicsItem(
         "GB.MFR_SIGNATURE.EMULATOR_CONVENTION",
         "The Manufacturer Image carries a manufacturer signature in the reference emulator's convention, so "
-        "the suite can build valid and tampered images itself. False for real devices: the suite then uses "
-        "the vendor's images (PIXIT images.*).",
+        "the suite can build validly and badly signed images itself (from the vendor's images with "
+        "images.vendor_signing_key). False for a device with its own format: the scenarios that need the "
+        "convention are not applicable; the others run on the vendor's images (images.source vendor).",
         "own",
         ("PZ-13", "PZ-14", "CS-08"),
         assumption=True,
@@ -642,15 +649,25 @@ PIXIT_ITEMS: Mapping[str, PixitItem] = _pixit(
     PixitItem(
         "radio",
         RADIO,
-        "Zigbee radio under zigpy: 'loopback' runs the reference emulator; any other value means real "
-        "hardware behind that coordinator.",
+        "Zigbee radio under zigpy: 'loopback' runs the reference emulator; a radio library (ezsp, znp, deconz, "
+        "xbee, zigate) a real coordinator; a module:Class a vendor's radio or simulation.",
         default=LOOPBACK_RADIO,
+    ),
+    PixitItem(
+        "clock",
+        EnumType(choices=("auto", "virtual", "real")),
+        "The run's clock. virtual: time jumps to the next timer, so hours cost milliseconds; for the loopback "
+        "radio and any module:Class radio whose device schedules on the running asyncio loop (no threads, no "
+        "time.time(); docs/hardware.md), never for a radio library. real: the wall clock. auto: virtual on the "
+        "loopback radio and its subclasses, real on every other radio. `ota-conformance run --clock` overrides it.",
+        default="auto",
     ),
     PixitItem(
         "device_path",
         DevicePathType(),
-        "Serial device of the coordinator (e.g. /dev/ttyUSB0) or a URI (socket://host:port).",
-        required="hardware",
+        "Serial device of the coordinator (e.g. /dev/ttyUSB0) or a URI (socket://host:port; a simulation takes "
+        "any URI it understands, e.g. sim://bench).",
+        required="external-radio",
     ),
     PixitItem("baud_rate", IntType(minimum=1), "Serial baud rate of the coordinator.", default=115200, unit="baud"),
     PixitItem(
@@ -717,7 +734,7 @@ PIXIT_ITEMS: Mapping[str, PixitItem] = _pixit(
         EnumType(choices=("ms", "s")),
         "Unit in which the device reads MinimumBlockPeriod (ms: cluster revisions 1 and 3; s: revision 2, SE 1.2b).",
         default="ms",
-        required="hardware",
+        required="external-radio",
         requirements=("CS-17",),
         assumption=True,
     ),
@@ -754,17 +771,41 @@ PIXIT_ITEMS: Mapping[str, PixitItem] = _pixit(
         "Key store directory (files named by EUI-64, -ds/-ka, .key/.pem); unset: the suite's test PKI.",
     ),
     PixitItem(
+        "images.source",
+        EnumType(choices=("auto", "suite", "vendor")),
+        "Where the scenarios' images come from. suite: built and signed by the suite under the reference "
+        "emulators' convention (docs/ota-images.md), for devices that trust the run's test keys. vendor: the "
+        "files of images.* in the vendor's own format and keys (variants the suite can derive without keys are "
+        "derived from them). auto: suite on the loopback radio and its subclasses, vendor on every other radio.",
+        default="auto",
+    ),
+    PixitItem(
         "images.newer",
         PathType(must_be="file"),
-        "Vendor-signed OTA file with a newer version for this device. The emulator builds its own.",
-        required="hardware",
+        "Vendor-signed OTA file with a newer version for this device (vendor images).",
+        required="vendor-images",
         requirements=("PZ-13", "HG-04"),
     ),
     PixitItem(
         "images.older",
         PathType(must_be="file"),
-        "Vendor-signed OTA file with an older version, for the downgrade cases; optional.",
+        "Vendor-signed OTA file with a version strictly lower than the running one, for the downgrade case "
+        "(CS-20); optional. An image of the running version is never used as older (see images.running).",
         requirements=("CS-20",),
+    ),
+    PixitItem(
+        "images.running",
+        PathType(must_be="file"),
+        "Vendor-signed OTA file of the version the device runs (dut.current_file_version), for CS-20's "
+        "same-version case; optional.",
+        requirements=("CS-20",),
+    ),
+    PixitItem(
+        "images.second_newer",
+        PathType(must_be="file"),
+        "A second vendor-signed OTA file newer than the running version whose Manufacturer Image differs from "
+        "images.newer's, for a second distribution that replaces the held image (HG-20); optional.",
+        requirements=("HG-20",),
     ),
     PixitItem(
         "images.failing_activation",
@@ -950,8 +991,18 @@ PIXIT_ITEMS: Mapping[str, PixitItem] = _pixit(
     PixitItem(
         "adapter.power_cycle_command",
         StrType(),
-        "Shell command that power-cycles the device on hardware (e.g. a switchable USB hub or relay).",
+        "Shell command that power-cycles the device (e.g. a switchable USB hub or relay; its timing contract is "
+        "in docs/hardware.md). On the loopback radio it drives the emulators' power switch.",
         required_if_pics="GB.ADAPTER.POWER_CYCLE",
+        requirements=("PZ-26", "PZ-32", "CS-10"),
+    ),
+    PixitItem(
+        "adapter.power_off_latency",
+        DurationType(),
+        "Time from the start of adapter.power_cycle_command until the device's supply is off. Unset: the suite "
+        "finds the instant from the transcript (the device's last frame before the silence that ends in its "
+        "rejoin); either way the statement records how it was found.",
+        unit=BUDGET_UNIT,
         requirements=("PZ-26", "PZ-32", "CS-10"),
     ),
     PixitItem(
@@ -973,6 +1024,21 @@ PIXIT_ITEMS: Mapping[str, PixitItem] = _pixit(
         StrListType(),
         "Fault knobs switched on in the emulator, to prove the suite detects each deviation.",
         default=[],
+    ),
+    PixitItem(
+        "emulator.power_off_latency",
+        DurationType(),
+        "The emulators' power switch (loopback radio, driven by adapter.power_cycle_command): how long after "
+        "the command the emulated device loses its power, as a slow relay would.",
+        default="0s",
+        unit=BUDGET_UNIT,
+    ),
+    PixitItem(
+        "emulator.vendor_public_key",
+        PathType(must_be="file"),
+        "Public key (PEM) of the vendor-style manufacturer signature (harness/emulator/vendor_image.py) the "
+        "reference emulators check instead of the suite's convention: the vendor-image path, whose images "
+        "(images.*, images.source vendor) the suite cannot sign. Unset: the suite's convention.",
     ),
 )
 
@@ -1039,9 +1105,11 @@ def _default_text(item: PixitItem) -> str:
 
 
 def _required_text(item: PixitItem) -> str:
-    text = {"no": "", "always": "yes", "hardware": "on hardware"}[item.required]
+    text = {"no": "", "always": "yes", "external-radio": "external radio", "vendor-images": "vendor images"}[
+        item.required
+    ]
     if item.required_if_pics:
-        text = f"on hardware if {item.required_if_pics}"
+        text = f"if {item.required_if_pics} and the radio power-cycles only by command"
     return text or "—"
 
 
@@ -1071,7 +1139,8 @@ def reference_markdown() -> str:
         "",
         "### PIXIT items",
         "",
-        "Durations are in seconds in reports. Required *on hardware* = required when `radio` is not `loopback`.",
+        "Durations are in seconds in reports. Required with an *external radio* = when `radio` is not the "
+        "loopback radio (nor derived from it); with *vendor images* = when `images.source` resolves to vendor.",
         "",
         "| Item | Type | Default | Unit | Required | Gates | Meaning |",
         "|---|---|---|---|---|---|---|",

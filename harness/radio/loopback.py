@@ -17,6 +17,12 @@ Delivery rules:
   cannot leak into the devices' traffic.
 - An optional per-node ``LinkModel`` may drop or delay each frame (the extension point for lossy or slow
   links; no model = a perfect link).
+
+Power: ``power_cycle_node`` cuts a node's power (it keeps only the bytes it persisted: ``snapshot``), keeps it
+off, rebuilds it from those bytes (``restore``) and boots it, optionally after a latency, as a slow relay would.
+The DUT adapter uses it directly (the snapshot power cycle), and ``harness.radio.power_switch`` offers it to a
+shell command over a local socket, so the command path of a bench (``adapter.power_cycle_command``) runs
+against the emulators too.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import enum
+import inspect
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -42,12 +49,15 @@ from harness.radio.glue import SE_ENDPOINT_DESCRIPTOR, SE_ENDPOINT_ID
 if TYPE_CHECKING:  # the emulator imports the radio's frame helpers: no import cycle at run time
     from harness.clock import Clock
     from harness.emulator.node import EmulatedDevice
+    from harness.radio.power_switch import PowerSwitch
 
 LOGGER = logging.getLogger(__name__)
 
 #: The loopback coordinator's IEEE address (zigpy hands over ff:ff:... when it forms a network).
 COORDINATOR_IEEE = t.EUI64.convert("00:12:4b:00:1c:ca:11:01")
 COORDINATOR_NWK = t.NWK(0x0000)
+#: A frame sent while the clock is held is delivered this long (virtual) after time moves again.
+HELD_DELIVERY_S = 1e-6
 
 _COORDINATOR_NODE_DESCRIPTOR = zdo_t.NodeDescriptor(
     logical_type=zdo_t.LogicalType.Coordinator,
@@ -103,6 +113,7 @@ class LoopbackApp(zigpy.application.ControllerApplication):
         self._network: tuple[zigpy.state.NetworkInfo, zigpy.state.NodeInfo] | None = None
         self._local_endpoints: dict[int, zdo_t.SimpleDescriptor] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._switch: PowerSwitch | None = None
 
     # -- emulated devices ---------------------------------------------------------------------------------
     def attach_node(self, node: EmulatedDevice, *, link: LinkModel | None = None) -> None:
@@ -122,6 +133,57 @@ class LoopbackApp(zigpy.application.ControllerApplication):
     @property
     def nodes(self) -> list[EmulatedDevice]:
         return [a.node for a in self._attached.values()]
+
+    async def start_power_switch(self, latency_s: float = 0.0) -> str:
+        """Serve the emulators' power switch (``harness.radio.power_switch``) for a bench's power-cycle command;
+        returns its address for ``OTA_POWER_SWITCH``. The switch cuts ``latency_s`` after each request."""
+        if self._switch is None:
+            from harness.radio.power_switch import PowerSwitch
+
+            self._switch = PowerSwitch(self, latency_s)
+            await self._switch.start()
+        return self._switch.address
+
+    def node(self, ieee: t.EUI64) -> EmulatedDevice | None:
+        """The powered node with this IEEE address (a power cycle replaces the object), or None."""
+        attached = self._attached.get(ieee)
+        return None if attached is None else attached.node
+
+    async def power_cycle_node(
+        self,
+        ieee: t.EUI64,
+        off_s: float,
+        *,
+        latency_s: float = 0.0,
+        on_event: Callable[[str], None] | None = None,
+    ) -> float:
+        """Cut the power of the node with ``ieee`` after ``latency_s``, keep it off for ``off_s``, then rebuild
+        it from the bytes it persisted and boot it (it rejoins by announcing). Returns the loop time of the cut.
+        ``on_event`` hears "power off ..." and "power on ..." as they happen. Time passes on the loop's timers,
+        so on the virtual clock a caller lets it run inside a clock verb."""
+        if latency_s > 0:
+            await asyncio.sleep(latency_s)
+        old = self.node(ieee)
+        if old is None:
+            raise zigpy.exceptions.DeliveryError(f"loopback: no powered node {ieee} to power-cycle")
+        data = old.snapshot()
+        power_off = getattr(old, "power_off", None)
+        if callable(power_off):
+            power_off()  # its own timers stop: the discarded object must never transmit again
+        self.detach_node(old)
+        cut = self._radio_loop().time()
+        if on_event is not None:
+            on_event(f"power off ({len(data)} persisted octets kept)")
+        if off_s > 0:
+            await asyncio.sleep(off_s)
+        new = type(old).restore(data)
+        self.attach_node(new)
+        if on_event is not None:
+            on_event("power on (device rebuilt from its persisted bytes)")
+        booted = new.boot()  # type: ignore[attr-defined]
+        if inspect.isawaitable(booted):
+            await booted
+        return cut
 
     def node_transmit(self, packet: t.ZigbeePacket) -> None:
         """A node's radio TX: the frame reaches ``packet_received`` on a later loop iteration."""
@@ -151,6 +213,10 @@ class LoopbackApp(zigpy.application.ControllerApplication):
         if delay is None:
             LOGGER.debug("link model dropped %s frame %r", direction, packet)
             return
+        if self.clock is not None and self.clock.held:
+            # The world stands still while a lab command runs (Clock.run_held): nothing crosses the air until
+            # time moves again, so what happens during the command does not depend on how long it really took.
+            delay = max(delay, HELD_DELIVERY_S)
         loop, context = self._radio_loop(), contextvars.Context()
 
         def schedule() -> None:
@@ -191,7 +257,11 @@ class LoopbackApp(zigpy.application.ControllerApplication):
         self._loop = asyncio.get_running_loop()
 
     async def disconnect(self) -> None:
-        """Nothing to close; attached nodes stay attached (a coordinator restart is not a power cut)."""
+        """Close the power switch, if one runs; attached nodes stay attached (a coordinator restart is not a
+        power cut)."""
+        if self._switch is not None:
+            self._switch.close()
+            self._switch = None
 
     async def load_network_info(self, *, load_devices: bool = False) -> None:
         if self._network is None:

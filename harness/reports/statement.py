@@ -91,6 +91,12 @@ class RunInfo:
     dut: Mapping[str, Any]
     radio: str
     clock: str
+    #: Why that clock ran (PIXIT clock / --clock, or the radio's default), where the images came from, whether
+    #: the run tested a simulation (virtual time on a radio that is not the loopback), and what it tested.
+    clock_reason: str = ""
+    image_source: str = ""
+    simulation: bool = False
+    target: str = ""
 
 
 def _requirement_entry(req: Requirement, results: list[ScenarioResult]) -> dict[str, Any]:

@@ -32,6 +32,8 @@ Tag convention for feature files
                       evaluates these tags; the lint uses its parser, so an unknown item is a lint problem.
 ``@spec:<doc-clause>``  the specification clause, e.g. ``@spec:GBCS-11.5``.
 ``@assumption``       the verdict rests on an inference (a catalogue requirement of confidence I or U).
+``@needs:<NAME>``     what the scenario needs from the test setup (an image, a bench capability), decided
+                      before the run: ``harness.profile.needs`` names them, ``harness.dut.needs`` decides them.
 
 Tags may be put on the Feature, a Rule or the Scenario; a scenario's tags are the union of the three, which
 is exactly what pytest-bdd 9 turns into pytest marks (``scenario.tags | feature.tags | rule.tags``, tag text
@@ -52,6 +54,8 @@ Feature lint rules (``lint_feature_file``; each problem has a code)
 ``not-scenario-requirement``  a device requirement the catalogue marks ``not-testable-here``.
 ``wrong-device``            a scenario under ``features/ppmid/`` (``hcalcs/``) checks a requirement that does
                             not apply to that device.
+``missing-needs``, ``unused-needs``  the steps (Background included) need something the scenario does not
+                            declare with ``@needs:``, or it declares a need no step has (``harness.profile.needs``).
 ``missing-assumption``      the assumption rule: a scenario checking a requirement of confidence I or U
                             must be tagged ``@assumption`` -- unless the requirement has ``declared_by_pics``
                             and the scenario carries ``@pics:<that item>`` or ``@pics:!<that item>``. Then
@@ -78,6 +82,7 @@ from pytest_bdd.gherkin_parser import Tag as GherkinTag
 from pytest_bdd.gherkin_parser import get_gherkin_document
 
 from harness.errors import ConfigurationError
+from harness.profile.needs import need_problem, needs_of, needs_of_steps
 from harness.profile.selection import PicsTagError, pics_conditions
 
 CATALOGUE_RESOURCE = "catalogue.yaml"
@@ -88,8 +93,9 @@ PICS_ITEM_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 TAG_REQ = "req"
 TAG_PICS = "pics"
 TAG_SPEC = "spec"
+TAG_NEEDS = "needs"
 TAG_ASSUMPTION = "assumption"
-_NAMESPACES = (TAG_REQ, TAG_PICS, TAG_SPEC)
+_NAMESPACES = (TAG_REQ, TAG_PICS, TAG_SPEC, TAG_NEEDS)
 
 
 class Confidence(StrEnum):
@@ -445,11 +451,12 @@ class ScenarioTags:
     specs: tuple[str, ...]
     assumption: bool
     other: tuple[str, ...]  # plain tags (e.g. @slow) and unknown namespaces
+    needs: tuple[str, ...] = ()  # the need names of ``@needs:`` tags (harness.profile.needs)
 
 
 def parse_tags(tags: Iterable[str]) -> ScenarioTags:
     """Sorts tags (with or without the leading ``@``, e.g. pytest-bdd's ``scenario.tags``) by meaning."""
-    found: dict[str, set[str]] = {TAG_REQ: set(), TAG_PICS: set(), TAG_SPEC: set()}
+    found: dict[str, set[str]] = {TAG_REQ: set(), TAG_PICS: set(), TAG_SPEC: set(), TAG_NEEDS: set()}
     other: set[str] = set()
     assumption = False
     for raw in tags:
@@ -467,6 +474,7 @@ def parse_tags(tags: Iterable[str]) -> ScenarioTags:
         specs=tuple(sorted(found[TAG_SPEC])),
         assumption=assumption,
         other=tuple(sorted(other)),
+        needs=tuple(sorted(found[TAG_NEEDS])),
     )
 
 
@@ -518,14 +526,23 @@ def _tag_problems(tag: GherkinTag, catalogue: Catalogue) -> Iterator[Coded]:
             pics_conditions([tag.name])  # harness.profile owns the PICS items and the tag syntax
         except PicsTagError as err:
             yield "bad-tag", str(err)
+    elif namespace == TAG_NEEDS:
+        if problem := need_problem(value):
+            yield "bad-tag", f"{tag.name!r}: {problem}"
     elif not value:
         yield "bad-tag", f"{tag.name!r}: give the clause, e.g. @spec:GBCS-11.5"
 
 
 def _scenario_problems(
-    scenario: GherkinScenario, tags: ScenarioTags, folder_device: Device | None, catalogue: Catalogue
+    scenario: GherkinScenario,
+    tags: ScenarioTags,
+    folder_device: Device | None,
+    catalogue: Catalogue,
+    background: list[str] | None = None,
 ) -> Iterator[Coded]:
-    """What is wrong with one scenario given its effective tags."""
+    """What is wrong with one scenario given its effective tags (``background``: the sentences of the
+    Background steps that run before it)."""
+    yield from _needs_problems([*(background or []), *(step.text for step in scenario.steps)], tags)
     if not scenario.steps:
         yield "no-steps", "the scenario has no steps, so it would pass without checking anything"
     if not tags.requirements:
@@ -558,6 +575,16 @@ def _scenario_problems(
                 "missing-assumption",
                 f"{rid} has confidence {req.confidence.value} ({req.assumption}); tag the scenario @assumption{hint}",
             )
+
+
+def _needs_problems(sentences: list[str], tags: ScenarioTags) -> Iterator[Coded]:
+    """The scenario's ``@needs:`` tags against what its steps need (harness.profile.needs)."""
+    needed, declared = needs_of_steps(sentences), set(needs_of(f"{TAG_NEEDS}:{name}" for name in tags.needs))
+    for name in sorted(needed - declared):
+        yield "missing-needs", f"a step needs {name}: tag the scenario @{TAG_NEEDS}:{name}"
+    for name in sorted(declared - needed):
+        if need_problem(name) is None:  # an unknown name is reported once, at its tag
+            yield "unused-needs", f"@{TAG_NEEDS}:{name} is declared, but no step of the scenario needs it"
 
 
 def _pics_items(pics_tags: Iterable[str]) -> set[str]:
@@ -606,22 +633,24 @@ def lint_feature_file(path: Path | str, catalogue: Catalogue | None = None) -> l
         return problems
 
     feature = document.feature
-    scenarios: list[tuple[GherkinScenario, list[GherkinTag]]] = []
+    scenarios: list[tuple[GherkinScenario, list[GherkinTag], list[str]]] = []
     all_tags: list[GherkinTag] = list(feature.tags)
+    background = _background(feature.children)
     for child in feature.children:
         if child.scenario is not None:
-            scenarios.append((child.scenario, list(feature.tags)))
+            scenarios.append((child.scenario, list(feature.tags), background))
         elif child.rule is not None:
             all_tags.extend(child.rule.tags)
+            rule_background = [*background, *_background(child.rule.children)]
             scenarios.extend(
-                (grand.scenario, [*feature.tags, *child.rule.tags])
+                (grand.scenario, [*feature.tags, *child.rule.tags], rule_background)
                 for grand in child.rule.children
                 if grand.scenario is not None
             )
 
     seen_names: dict[str, int] = {}
     folder_device = _folder_device(path)
-    for scenario, inherited in scenarios:
+    for scenario, inherited, steps_before in scenarios:
         all_tags.extend(scenario.tags)
         for examples in scenario.examples:
             all_tags.extend(examples.tags)
@@ -636,13 +665,18 @@ def lint_feature_file(path: Path | str, catalogue: Catalogue | None = None) -> l
             add(line, ("duplicate-scenario", f"{scenario.name!r} repeats line {seen_names[scenario.name]}"))
         seen_names.setdefault(scenario.name, line)
         effective = parse_tags(tag.name for tag in [*inherited, *scenario.tags])
-        for coded in _scenario_problems(scenario, effective, folder_device, catalogue):
+        for coded in _scenario_problems(scenario, effective, folder_device, catalogue, steps_before):
             add(line, coded)
 
     for tag in all_tags:
         for coded in _tag_problems(tag, catalogue):
             add(tag.location.line, coded)
     return sorted(problems, key=lambda p: (p.line, p.code, p.message))
+
+
+def _background(children: Iterable[Any]) -> list[str]:
+    """The sentences of the Background steps among a feature's (or a rule's) children."""
+    return [step.text for child in children if child.background is not None for step in child.background.steps]
 
 
 def lint_features(root: Path | str, catalogue: Catalogue | None = None) -> list[FeatureProblem]:

@@ -161,3 +161,54 @@ def test_abort_ends_the_wait_in_progress_with_the_lab_error_and_cancels_its_work
     assert 5.0 <= clock.now() < 6.0  # at once, not after the budget
     assert work.cancelled()
     assert clock.abort(ConnectionError("again")) is False  # nothing is waiting any more
+
+
+# -- run_held: a lab command in another process on the virtual clock ---------------------------------------
+async def _shell(command: str) -> bytes:
+    process = await asyncio.create_subprocess_shell(command, stdout=asyncio.subprocess.PIPE)
+    try:
+        output, _ = await process.communicate()
+    except asyncio.CancelledError:
+        process.kill()  # leave nothing running behind the test
+        await process.communicate()  # to the end of its output: no pipe outlives the loop
+        raise
+    return output
+
+
+def test_a_held_command_runs_to_completion_while_virtual_time_stands_still():
+    clock = VirtualClock()
+    fired: list[float] = []
+
+    async def scenario():
+        asyncio.get_running_loop().call_later(1.0, lambda: fired.append(clock.now()))
+        # Inside an outer verb whose deadline would otherwise be reached at once.
+        return await clock.run_until_complete(
+            clock.run_held(_shell("sleep 0.2; echo switched"), Budget("power switch", 10)), Budget("outer", 3600)
+        )
+
+    started = time.monotonic()
+    assert run(clock, scenario()) == b"switched\n"
+    assert time.monotonic() - started >= 0.2  # the command really ran
+    assert clock.now() == 0 and fired == []  # no virtual time passed, no timer fired
+    run(clock, clock.run_for(2))
+    assert fired == [1.0]  # time moves again after the hold
+
+
+def test_a_held_command_that_overruns_its_budget_expires_in_real_time():
+    clock = VirtualClock()
+
+    async def scenario():
+        with pytest.raises(BudgetExpired, match=r"real time; the virtual clock was held"):
+            await clock.run_held(_shell("sleep 5"), Budget("power switch", 0.3), "the power-cycle command")
+
+    started = time.monotonic()
+    run(clock, scenario())
+    assert 0.3 <= time.monotonic() - started < 3 and clock.now() == 0
+
+
+def test_on_the_real_clock_run_held_is_run_until_complete():
+    clock = RealClock()
+    try:
+        assert run(clock, clock.run_held(_shell("echo real"), Budget("cmd", 10))) == b"real\n"
+    finally:
+        clock.loop.close()

@@ -140,3 +140,37 @@ class OtherEndpointPpmid(ScriptedPpmid):
     @classmethod
     def from_profile(cls, profile: Any, keystore: Any) -> ScriptedPpmid:
         return cls(Eui64.parse(profile.pixit_value("dut.eui64")).colon, NODE_NWK, endpoint_id=1)
+
+
+class ChattyPpmid(ScriptedPpmid):
+    """A download in progress: an Image Block Request every second while powered, from offset 0 at each boot
+    (what a device does between the suite's decision to cut its power and the actual loss of power)."""
+
+    PERIOD_S = 1.0
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._timer: Any = None
+
+    def boot(self) -> None:
+        super().boot()
+        self._tick(0)
+
+    def _tick(self, offset: int) -> None:
+        if self.powered_off or self.clock is None:
+            return
+        self.image_block(offset, IMAGE_VERSION)
+        self._timer = self.clock.loop.call_later(self.PERIOD_S, self._tick, offset + 48)
+
+    def power_off(self) -> None:
+        super().power_off()
+        if self._timer is not None:
+            self._timer.cancel()
+
+
+class UnannouncedChattyPpmid(ChattyPpmid):
+    """Rejoins without a Device_annce (as a device rejoining its parent silently may)."""
+
+    def boot(self) -> None:
+        self.boots += 1
+        self._tick(0)

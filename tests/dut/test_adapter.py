@@ -15,7 +15,7 @@ from zigpy.zcl.clusters.general import Ota
 from harness.ch.ota_server import Activation
 from harness.clock import Budget, RealClock
 from harness.crypto.keystore import KeyStore
-from harness.dut import CAPABILITIES, DEFAULT_EMULATORS, DutAdapter, PowerCycle, capabilities_for
+from harness.dut import CAPABILITIES, DEFAULT_EMULATORS, DutAdapter, PowerCycle, PowerLossSource, capabilities_for
 from harness.dut.capabilities import PICS_CAPABILITIES, pics_mismatches
 from harness.profile import load_run_profile
 from harness.radio import RADIOS, LoopbackApp
@@ -124,7 +124,9 @@ def test_power_cycle_rebuilds_the_device_from_its_persisted_bytes_and_it_rejoins
     mark = joined.transcript.mark()
     start = clock.now()
 
-    assert run(joined.power_cycle(off_for=5))
+    cycle = run(joined.power_cycle(off_for=5))
+    assert cycle.back and cycle.method is PowerCycle.SNAPSHOT and cycle.source is PowerLossSource.ADAPTER
+    assert cycle.loss_mark == mark and cycle.loss_time == start  # the adapter cut it at once, itself
 
     new = joined.node
     assert new is not old and type(new) is ScriptedPpmid and old.powered_off
@@ -133,6 +135,10 @@ def test_power_cycle_rebuilds_the_device_from_its_persisted_bytes_and_it_rejoins
     assert clock.now() - start >= 5
     decisions = [d.decision for d in joined.transcript.decisions(since=mark)]
     assert decisions[0].startswith("power off (") and decisions[1].startswith("power on")
+    assert (
+        decisions[2]
+        == "power lost at t=0.000 s (cut by the adapter: the adapter cut the emulated device's power itself)"
+    )
     assert joined.transcript.from_dut("Device_annce", since=mark)
     values = run(joined.read_attributes("ota", ["file_offset", "image_upgrade_status"]))
     assert values["file_offset"] == 96 and values["image_upgrade_status"] == 1  # persisted, through the radio
@@ -172,8 +178,8 @@ def test_power_cycle_by_command_runs_the_profile_command(command):
         loop.run_until_complete(adapter.join())
         if command == "exit 0":
             # The command ran; this emulated device is not really switched, so it is not heard from again.
-            assert loop.run_until_complete(adapter.power_cycle(budget=Budget("test", 0.2))) is False
-            assert adapter.transcript.decisions()[-1].decision == "power cycle by command 'exit 0'"
+            assert loop.run_until_complete(adapter.power_cycle(budget=Budget("test", 0.2))).back is False
+            assert "power cycle by command 'exit 0'" in [d.decision for d in adapter.transcript.decisions()]
         else:
             with pytest.raises(LabError, match="exited with status 3: relay stuck"):
                 loop.run_until_complete(adapter.power_cycle())

@@ -209,3 +209,49 @@ def test_pytest_bdd_exposes_the_same_tags(tmp_path) -> None:
             False,
         ),
     }
+
+
+NEEDS_SAMPLE = """\
+    Feature: Needs
+      Background:
+        Given the Communications Hub holds a valid image of a lower firmware version
+
+      {tags}
+      Scenario: One
+        Given the Communications Hub holds the image variant "wrong-magic" of the next firmware version
+        When the PPMID is power-cycled
+        Then something is checked
+"""
+
+
+@pytest.mark.parametrize(
+    ("needs", "problems"),
+    [
+        ("@needs:image:older @needs:variant:wrong-magic @needs:power-cycle", []),
+        (
+            "@needs:variant:wrong-magic",
+            [
+                ("missing-needs", "a step needs image:older: tag the scenario @needs:image:older"),
+                ("missing-needs", "a step needs power-cycle: tag the scenario @needs:power-cycle"),
+            ],
+        ),
+        (
+            "@needs:image:older @needs:variant:wrong-magic @needs:power-cycle @needs:rogue-node",
+            [("unused-needs", "@needs:rogue-node is declared, but no step of the scenario needs it")],
+        ),
+        (
+            "@needs:image:older @needs:variant:wrong-magic @needs:power-cycle @needs:image:newest",
+            [("bad-tag", "'@needs:image:newest': unknown need 'image:newest'; known: image:older")],
+        ),
+        (
+            "@needs:image:older @needs:variant:wrong-magic @needs:power-cycle @needs:variant:no-such",
+            [("bad-tag", "'no-such' is not an image variant")],
+        ),
+    ],
+)
+def test_needs_tags_agree_with_the_steps_background_included(tmp_path, needs: str, problems) -> None:
+    tags = f"@req:PZ-13 @pics:OTA.C {needs}"
+    found = lint_feature_file(_write(tmp_path, NEEDS_SAMPLE.format(tags=tags), "ppmid"))
+    assert len(found) == len(problems)
+    for problem, (code, fragment) in zip(found, problems, strict=True):
+        assert problem.code == code and fragment in problem.message, problem

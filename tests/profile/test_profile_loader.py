@@ -15,6 +15,7 @@ from harness.profile import (
     PICS_ITEMS,
     PIXIT_ITEMS,
     ProfileError,
+    ProfileProblem,
     UnknownItemError,
     apply_overrides,
     load_profile,
@@ -41,7 +42,7 @@ def test_minimal_profile_loads_and_fills_defaults(write_profile: Writer, minimal
     assert profile.pixit.dut.manufacturer_code == 0x121D
     assert profile.pixit.dut.eui64 == Eui64.parse("00db1234567890a4")
     assert profile.pixit.emulator.faults == []
-    assert not profile.on_hardware
+    assert not profile.setup.external_radio and profile.setup.virtual and not profile.setup.vendor_images
 
 
 def test_profile_error_is_a_configuration_error(write_profile: Writer) -> None:
@@ -173,12 +174,13 @@ def test_missing_required_item_names_the_key_and_expected_type(write_profile: Wr
 
 def test_hardware_radio_requires_port_and_vendor_image(write_profile: Writer, minimal: str) -> None:
     err = problems_of(write_profile(minimal + "  radio: ezsp\n"))
-    assert {p.key for p in err.problems} == {
-        "pixit.device_path",
-        "pixit.images.newer",
-        "pixit.dut.min_block_period_unit",
-    }
-    assert all("required when radio is not loopback (radio: ezsp)" in p.message for p in err.problems)
+    problems = {p.key: p.message for p in err.problems}
+    assert set(problems) == {"pixit.device_path", "pixit.images.newer", "pixit.dut.min_block_period_unit"}
+    assert "required when the radio is not the loopback radio (radio: ezsp)" in problems["pixit.device_path"]
+    assert (
+        "required when the images come from the vendor (images.source: vendor (default for a radio"
+        in (problems["pixit.images.newer"])
+    )
 
 
 def test_power_cycle_command_required_on_hardware_when_claimed(
@@ -190,9 +192,16 @@ def test_power_cycle_command_required_on_hardware_when_claimed(
     text = text.replace("reject-lower\n", "reject-lower\n    min_block_period_unit: s\n")
     (problem,) = problems_of(write_profile(text)).problems
     assert problem.key == "pixit.adapter.power_cycle_command"
-    assert "GB.ADAPTER.POWER_CYCLE is true" in problem.message
+    assert "GB.ADAPTER.POWER_CYCLE is true and radio 'znp' can power-cycle the device only by command" in (
+        problem.message
+    )
     profile = load_profile(write_profile(text + "  adapter: {power_cycle_command: uhubctl -a cycle -p 2}\n"))
-    assert profile.on_hardware and profile.pixit.images.newer == tmp_path / "new.ota"
+    assert profile.setup.external_radio and profile.pixit.images.newer == tmp_path / "new.ota"
+    assert (profile.setup.clock.value, profile.setup.images.value, profile.setup.simulation) == (
+        "real",
+        "vendor",
+        False,
+    )
 
 
 def test_relative_paths_are_relative_to_the_profile_and_must_exist(
@@ -369,3 +378,64 @@ def test_effective_is_serialisable_and_records_sources(write_profile: Writer, mi
     assert effective["pixit"]["budgets.join"] == {"value": 120, "source": "default", "unit": "s"}
     assert effective["pixit"]["budgets.alert"] == {"value": 90, "source": "override", "unit": "s"}
     assert set(effective["pixit"]) == set(PIXIT_ITEMS)
+
+
+# -- the run's setup: separate decisions (harness.profile.setup) ----------------------------------------------
+SIM_RADIO = "tests.simradio.sim_radio:SimRadio"
+
+
+def test_virtual_time_on_a_radio_library_is_refused_with_the_reason(write_profile: Writer, minimal: str) -> None:
+    text = minimal + "  radio: ezsp\n  clock: virtual\n  device_path: socket://127.0.0.1:1\n"
+    text = text.replace("reject-lower\n", "reject-lower\n    min_block_period_unit: s\n")
+    text += "  images: {source: suite}\n"
+    (problem,) = problems_of(write_profile(text)).problems
+    assert problem.key == "pixit.clock" and problem.where.line is not None
+    assert "virtual time cannot run radio 'ezsp': it is a real coordinator" in problem.message
+    assert "module:Class radio that simulates the device" in problem.message
+    (override,) = problems_of_override(write_profile(text.replace("  clock: virtual\n", "")), "pixit.clock", "virtual")
+    assert override.where.file == "<command-line override>"
+
+
+def problems_of_override(path: Path, key: str, value: str) -> tuple[ProfileProblem, ...]:
+    with pytest.raises(ProfileError) as caught:
+        apply_overrides(load_profile(path), {key: value})
+    return caught.value.problems
+
+
+def test_each_setup_decision_is_taken_on_its_own(write_profile: Writer, minimal: str, tmp_path: Path) -> None:
+    default = load_profile(write_profile(minimal)).setup
+    assert (default.clock.value, default.images.value, default.radio_kind.value) == ("virtual", "suite", "loopback")
+    assert default.clock.reason.startswith("default for the loopback radio")
+    real = apply_overrides(load_profile(write_profile(minimal)), {"pixit.clock": "real"}).setup
+    assert real.clock.value == "real" and real.clock.reason == "clock: real, chosen in the command line"
+    assert not real.simulation and real.target == "an emulated device on the loopback radio"
+    (tmp_path / "new.ota").write_bytes(b"image")
+    vendor = load_profile(write_profile(minimal + "  images: {source: vendor, newer: new.ota}\n")).setup
+    assert (vendor.clock.value, vendor.images.value, vendor.external_radio) == ("virtual", "vendor", False)
+    assert vendor.images.reason == "images.source: vendor, chosen in the profile"
+    missing = problems_of(write_profile(minimal + "  images: {source: vendor}\n"))
+    assert [p.key for p in missing.problems] == ["pixit.images.newer"]
+
+
+def test_a_simulation_radio_may_run_on_virtual_time_and_is_labelled_a_simulation(
+    write_profile: Writer, minimal: str, tmp_path: Path
+) -> None:
+    (tmp_path / "new.ota").write_bytes(b"image")
+    text = minimal.replace("pics:\n", "pics:\n  GB.ADAPTER.POWER_CYCLE: true\n")
+    text = text.replace("reject-lower\n", "reject-lower\n    min_block_period_unit: ms\n")
+    text += f"  radio: {SIM_RADIO}\n  device_path: sim://bench\n  images: {{newer: new.ota}}\n"
+    real = load_profile(write_profile(text)).setup
+    assert (real.radio_kind.value, real.clock.value, real.in_process_power_cycle) == ("class", "real", True)
+    assert real.target == f"the device, through radio {SIM_RADIO}"
+    simulated = load_profile(write_profile(text + "  clock: virtual\n")).setup  # no power command needed:
+    assert simulated.simulation and simulated.virtual  # the radio power-cycles its device in-process
+    assert simulated.target == f"a simulation of the device (radio {SIM_RADIO} on virtual time), not the device itself"
+
+
+def test_a_radio_library_named_by_its_class_is_still_a_radio_library() -> None:
+    from harness.profile.setup import RadioKind, radio_kind
+
+    assert radio_kind("bellows.zigbee.application:ControllerApplication") is RadioKind.LIBRARY
+    assert radio_kind("zigate") is RadioKind.LIBRARY
+    assert radio_kind(SIM_RADIO) is RadioKind.CLASS
+    assert radio_kind("harness.radio.loopback:LoopbackApp") is RadioKind.LOOPBACK

@@ -32,7 +32,7 @@ def test_example_profiles_load_cleanly_and_declare_everything(path: Path) -> Non
     profile = load_profile(path)
     assert profile.role == path.stem.removeprefix("emulated-")
     assert profile.undeclared_pics() == []
-    assert not profile.on_hardware
+    assert not profile.setup.external_radio and not profile.setup.vendor_images
     assert all(source == "profile" for source in profile.sources.values())
     assert len(profile.sources) == len(PICS_ITEMS) + len(PIXIT_ITEMS) + len(DEVICE_ITEMS)
 
@@ -109,3 +109,10 @@ def test_readme_reference_is_generated_from_the_schema() -> None:
     for section, items in (("device", DEVICE_ITEMS), ("pixit", PIXIT_ITEMS)):
         for name in items:
             assert f"| `{section}.{name}` |" in reference
+
+
+def test_the_setup_knows_every_radio_library() -> None:
+    from harness.profile.setup import RADIO_LIBRARIES
+    from harness.radio.factory import RADIOS
+
+    assert set(RADIO_LIBRARIES) == set(RADIOS) - {"loopback"}

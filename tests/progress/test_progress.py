@@ -40,6 +40,25 @@ def test_each_finished_scenario_is_one_line_with_its_number_verdict_and_both_tim
     ]
 
 
+def test_the_lines_say_which_clock_ran():
+    stream, wall = io.StringIO(), Wall()
+    virtual = ProgressReporter(stream=stream, wall=wall, clock="virtual", clock_reason="default for the loopback")
+    virtual.begin_run(2)
+    virtual.begin_scenario("a")
+    virtual.end_scenario("The PPMID waits", "PASS", 7200.0)
+    real = ProgressReporter(stream=stream, wall=wall, clock="real")
+    real.begin_run(1)
+    real.begin_scenario("b")
+    wall.t += 3
+    real.end_scenario("The PPMID waits", "PASS", 3.0)
+    assert stream.getvalue().splitlines() == [
+        "2 scenarios on the virtual clock (default for the loopback)",
+        "[1 of 2] PASS           The PPMID waits (0.00 s wall, 2 h 00 min virtual time)",
+        "1 scenarios on the real clock",
+        "[1 of 1] PASS           The PPMID waits (3.00 s wall, real time)",
+    ]
+
+
 def test_an_instant_transfer_prints_nothing_and_a_slow_one_a_line_per_second_and_ten_percent_in_a_log():
     rep, out, wall = reporter(live=False)
     rep.begin_run(1)

@@ -33,7 +33,10 @@ def test_repeat_2_writes_each_repetition_and_a_combined_statement_with_repeatabi
     # progress: one line per scenario per repetition, on stderr
     assert proc.stderr.count("repetition ") == 2
     assert proc.stderr.count("PASS           The PPMID waits as long as the Communications Hub asks") == 2
-    assert "modelled)" in proc.stderr
+    assert (
+        "virtual time)" in proc.stderr
+        and "scenarios on the virtual clock (default for the loopback radio" in proc.stderr
+    )
     # the transfer plot of the WAIT_FOR_DATA scenario, its path relative to the combined run directory
     (waits,) = [s for s in model["scenarios"] if "WAIT_FOR_DATA" in s["scenario"]]
     (plot,) = waits["evidence"]["transfer_plots"]

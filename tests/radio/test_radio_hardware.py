@@ -134,7 +134,7 @@ def test_the_guides_profile_template_loads_as_a_hardware_profile_declaring_every
     path = tmp_path / "bench.yaml"
     path.write_text(template, encoding="utf-8")
     profile = load_profile(path)
-    assert profile.on_hardware and profile.pixit_value("radio") == "ezsp"
+    assert profile.setup.external_radio and profile.pixit_value("radio") == "ezsp"
     assert profile.undeclared_pics() == []
     assert len(profile.sources) == len(PICS_ITEMS) + len(PIXIT_ITEMS) + len(DEVICE_ITEMS)
     assert flow_control_problem("ezsp", profile.pixit_value("flow_control")) is None
