@@ -19,6 +19,14 @@ from harness.bdd.loop import sync_step
 from harness.ch.ota_server import Action, Activation, Rule
 from harness.clock import Budget
 from harness.dut.images import ScenarioImage
+from harness.ota.identity import (
+    WILDCARD_FILE_VERSION,
+    WILDCARD_IMAGE_TYPE,
+    WILDCARD_MANUFACTURER_CODE,
+    other_file_version,
+    other_image_type,
+    other_manufacturer_code,
+)
 from harness.transcript import Direction, TranscriptEntry
 from harness.verdicts import DeviceFailure, Inconclusive, expired_budget_signal, failure_message
 from steps.context import ScenarioState
@@ -26,7 +34,6 @@ from steps.context import ScenarioState
 DUT = r"the (?:PPMID|HCALCS|device)"
 DUTS = r"the (?:PPMID|HCALCS|device)'s"
 Status = foundation.Status
-WILDCARD_MANUFACTURER, WILDCARD_IMAGE_TYPE, WILDCARD_VERSION = 0xFFFF, 0xFFFF, 0xFFFFFFFF
 #: How often "runs the new firmware version" re-reads CurrentFileVersion while the device activates.
 ACTIVATION_POLL_S = 5.0
 _DURATION_UNITS = {"second": 1, "seconds": 1, "minute": 60, "minutes": 60, "hour": 3600, "hours": 3600}
@@ -85,9 +92,9 @@ def hold_image(state: ScenarioState, image: ScenarioImage) -> None:
 def advertise_other_identity(scenario_state: ScenarioState, what: str) -> None:
     image = scenario_state.image
     params = (
-        {"manufacturer_code": (image.manufacturer_code + 1) & 0xFFFE}
+        {"manufacturer_code": other_manufacturer_code(image.manufacturer_code)}
         if what == "manufacturer code"
-        else {"image_type": (image.image_type + 1) & 0xFFBF}
+        else {"image_type": other_image_type(image.image_type)}
     )
     scenario_state.dut.hub.program("query", Rule(Action.WRONG_IDENTITY, times=None, params=params))
 
@@ -126,7 +133,7 @@ def block_oversized(scenario_state: ScenarioState, offset: str, extra: str) -> N
     )
 )
 def block_other_file(scenario_state: ScenarioState, offset: str) -> None:
-    version = (scenario_state.image.file_version + 1) & 0xFFFFFFFE
+    version = other_file_version(scenario_state.image.file_version)
     _block_rule(scenario_state, Action.WRONG_IDENTITY, int(offset), file_version=version)
 
 
@@ -238,7 +245,7 @@ def upgrade_time(scenario_state: ScenarioState, when: str, amount: str | None, u
 
 @given("the Communications Hub answers the Upgrade End Request for another file version")
 def upgrade_end_other_file(scenario_state: ScenarioState) -> None:
-    version = (scenario_state.image.file_version + 1) & 0xFFFFFFFE
+    version = other_file_version(scenario_state.image.file_version)
     scenario_state.dut.hub.program(
         "end", Rule(Action.SERVE, times=None, params={"identity": {"file_version": version}})
     )
@@ -247,9 +254,9 @@ def upgrade_end_other_file(scenario_state: ScenarioState) -> None:
 @given("the Communications Hub answers the Upgrade End Request with the wildcard identity")
 def upgrade_end_wildcard(scenario_state: ScenarioState) -> None:
     identity = {
-        "manufacturer_code": WILDCARD_MANUFACTURER,
+        "manufacturer_code": WILDCARD_MANUFACTURER_CODE,
         "image_type": WILDCARD_IMAGE_TYPE,
-        "file_version": WILDCARD_VERSION,
+        "file_version": WILDCARD_FILE_VERSION,
     }
     scenario_state.dut.hub.program("end", Rule(Action.SERVE, times=None, params={"identity": identity}))
 
@@ -278,8 +285,8 @@ async def notify_broadcast(scenario_state: ScenarioState, jitter: str, identity:
     image = scenario_state.image
     overrides = {
         "the new image": {},
-        "another manufacturer code": {"manufacturer_code": (image.manufacturer_code + 1) & 0xFFFE},
-        "another image type": {"image_type": (image.image_type + 1) & 0xFFBF},
+        "another manufacturer code": {"manufacturer_code": other_manufacturer_code(image.manufacturer_code)},
+        "another image type": {"image_type": other_image_type(image.image_type)},
         "the running firmware version": {"new_file_version": scenario_state.old_version},
     }[identity]
     await scenario_state.dut.hub.notify_image(unicast=False, payload_type=3, jitter=int(jitter), **overrides)
