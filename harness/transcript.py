@@ -48,6 +48,7 @@ from harness.radio.frames import (
     FrameAddress,
     FrameDirection,
     RawFrame,
+    is_zcl_reply,
     parse_zcl_header,
 )
 from harness.radio.glue import NOTE_SUPPRESSED_IMAGE_NOTIFY, NOTE_SUPPRESSED_OTHER
@@ -827,6 +828,22 @@ class Transcript:
             for e in self.ota_requests("image_block", since)
             if not e.malformed and "file_offset" in e.fields
         ]
+
+    def zcl_reply(self, cluster_id: int, tsn: int, since: int | None = None) -> TranscriptEntry | None:
+        """The DUT's first profile-wide reply (Read_Attributes_rsp, Default_Response, ...) with ``tsn`` on
+        ``cluster_id`` from ``since``: what answered a request of the suite, seen on the radio tap, so a reply
+        zigpy drops as a repeat (same octets within 10 s once the 8-bit TSN wrapped) is still found."""
+        for entry in self._entries[since or 0 :]:
+            if (
+                entry.direction is Direction.FROM_DUT
+                and entry.cluster_id == cluster_id
+                and entry.tsn == tsn
+                and entry.decoded is not None
+                and entry.decoded.header is not None
+                and is_zcl_reply(entry.decoded.header)
+            ):
+                return entry
+        return None
 
     def received_stimulus(self, kind: str | int, since: int | None = None, *, by: str | None = None) -> bool:
         """Did the DUT receive ``kind`` (a command name such as "image_notify"), sent by ``by`` ("CH",
