@@ -182,13 +182,43 @@ VerdictSignal = DeviceFailure | Inconclusive | LabError | NotApplicable
 
 
 def failure_message(expected: str, observed: str) -> str:
-    """Operator message for a FAIL, in the Matter TC_SU style (``DeviceFailure`` adds "FAIL: ")."""
+    """Operator message for a FAIL, in the Matter TC_SU style (``DeviceFailure`` adds "FAIL: ").
+
+    Only for a judgement whose stimulus the transcript shows reached the DUT as specified: a step checks that
+    first (``stimulus_missing`` / ``wrong_stimulus`` otherwise), so "the DUT is the suspect" is never said
+    about a device the suite itself misled.
+    """
     return f"expected {expected}, observed {observed}; the DUT is the suspect"
 
 
 def no_verdict_message(problem: str, action: str) -> str:
     """Operator message for INCONCLUSIVE/ERROR: what could not be decided, and what the operator should do."""
     return f"No verdict: {problem.rstrip('.')}. ACTION: {action}"
+
+
+#: What to do when the transcript does not show a stimulus reaching the DUT.
+CHECK_STIMULUS_ACTION = (
+    "check that the DUT is powered and joined and that the radio link works (see the transcript for what it "
+    "was sent and what it answered), then re-run"
+)
+
+
+def stimulus_missing(stimulus: str, action: str = CHECK_STIMULUS_ACTION) -> Inconclusive:
+    """INCONCLUSIVE: the judgement rests on ``stimulus``, and the transcript does not show it reaching the DUT
+    (never sent, suppressed, undelivered, or the DUT never asked for what would have carried it)."""
+    return Inconclusive(
+        no_verdict_message(
+            f"the transcript does not show that the DUT received {stimulus}, so what it did is no answer to it",
+            action,
+        )
+    )
+
+
+def wrong_stimulus(problem: str, action: str) -> LabError:
+    """ERROR: the suite's own stimulus was not what the requirement needs (a derived identity equal to the
+    device's, a "same version" image that is not the version the device runs, ...). The suite or the profile
+    is at fault, never the device, whatever the device then did."""
+    return LabError(no_verdict_message(f"the suite's stimulus was not as the requirement needs it: {problem}", action))
 
 
 # --- the budget rule ----------------------------------------------------------------------------------

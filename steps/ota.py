@@ -28,7 +28,14 @@ from harness.ota.identity import (
     other_manufacturer_code,
 )
 from harness.transcript import Direction, TranscriptEntry
-from harness.verdicts import DeviceFailure, Inconclusive, expired_budget_signal, failure_message
+from harness.verdicts import (
+    DeviceFailure,
+    Inconclusive,
+    expired_budget_signal,
+    failure_message,
+    no_verdict_message,
+    stimulus_missing,
+)
 from steps.context import ScenarioState
 
 DUT = r"the (?:PPMID|HCALCS|device)"
@@ -320,24 +327,72 @@ def _injected_wait_s(state: ScenarioState) -> float:
     )
 
 
-@when(
-    parsers.re(
-        rf"{DUT} is notified of the image and the "
-        r"(?P<name>wait-for-data limit|retry budget|block response budget) passes"
-    )
-)
+@when(parsers.re(rf"{DUT} is notified of the image and the (?P<name>retry budget|block response budget) passes"))
 @sync_step
 async def notified_and_wait(scenario_state: ScenarioState, name: str) -> None:
     state = scenario_state
     await state.dut.hub.notify_image(unicast=True)
     per_block = float(state.profile.pixit_value("budgets.block_response_wait"))
     retries = int(state.profile.pixit_value("dut.retry_limit")) + 1
-    extra = {
-        "wait-for-data limit": float(state.profile.pixit_value("budgets.wait_for_data_limit")) + per_block,
-        "retry budget": retries * per_block,
-        "block response budget": per_block,
-    }[name]
+    extra = {"retry budget": retries * per_block, "block response budget": per_block}[name]
     await state.clock.run_for(state.download_budget().seconds + extra)
+
+
+@when(parsers.re(rf"{DUT} is notified of the image and the wait-for-data limit passes"))
+@sync_step
+async def notified_and_wait_for_data_limit(scenario_state: ScenarioState) -> None:
+    """CS-16's stimulus: endless WAIT_FOR_DATA. Time runs until the device has answered it (gave up with an
+    Upgrade End Request, went quiet for a whole wait, or started another attempt with a query), at most until
+    the horizon of ``_give_up_times``; so the Then-step reads its status right after it gave up, before a
+    periodic query of its own (and the CH's renewed offer) starts another download."""
+    state = scenario_state
+    mark = state.transcript.mark()
+    await state.dut.hub.notify_image(unicast=True)
+    first = await state.transcript.wait_for(_is_wait_for_data, state.download_budget(), since=mark)
+    if first is None:
+        return  # the Then-step says why there is no verdict
+    _, horizon = _give_up_times(state, first)
+    cursor, period = first.index, _wait_seconds(first) + _slack(state)
+    while (left := horizon - state.clock.now()) > 0:
+        quiet = Budget("a whole WAIT_FOR_DATA period without a request", min(period, left))
+        request = await state.transcript.wait_for(_is_ota_request, quiet, since=cursor + 1)
+        if request is None or not request.matches("image_block"):
+            return  # quiet (gave up silently, or the horizon), an Upgrade End Request, or a new query
+        cursor = request.index
+
+
+def _slack(state: ScenarioState) -> float:
+    return float(state.profile.pixit_value("budgets.block_response_wait"))
+
+
+def _is_wait_for_data(entry: TranscriptEntry) -> bool:
+    """A WAIT_FOR_DATA Image Block Response the radio took for the DUT (the stimulus of PZ-09 and CS-16)."""
+    return (
+        entry.direction is Direction.TO_DUT
+        and entry.matches("image_block_response")
+        and entry.delivered
+        and entry.fields.get("status") == Status.WAIT_FOR_DATA
+    )
+
+
+def _wait_seconds(response: TranscriptEntry) -> float:
+    """How long a WAIT_FOR_DATA response asks the device to wait (RequestTime - CurrentTime)."""
+    return float(int(response.fields.get("request_time", 0)) - int(response.fields.get("current_time", 0)))
+
+
+def _give_up_times(state: ScenarioState, first: TranscriptEntry) -> tuple[float, float]:
+    """CS-16's two instants after the first WAIT_FOR_DATA: by ``deadline`` the device must have stopped
+    requesting blocks of this download (its declared limit, plus the wait it may still be in when the limit
+    comes, plus the block-response slack); until ``horizon`` (one more wait later) the suite watches, long
+    enough to see one more request of a device that keeps going."""
+    limit = float(state.profile.pixit_value("budgets.wait_for_data_limit"))
+    wait = _wait_seconds(first)
+    deadline = first.time + limit + wait + _slack(state)
+    return deadline, deadline + wait + _slack(state)
+
+
+def _is_ota_request(entry: TranscriptEntry) -> bool:
+    return entry.direction is Direction.FROM_DUT and entry.is_ota and entry.is_cluster_command and not entry.malformed
 
 
 @when(parsers.re(r"(?P<amount>\d+) (?P<unit>hours?|minutes?|seconds?) pass(?:es)?"))
@@ -656,13 +711,42 @@ def spaced_requests(scenario_state: ScenarioState, offset: str, seconds: str) ->
 @then(parsers.re(rf"{DUT} has stopped the download and reports the Normal upgrade status"))
 @sync_step
 async def stopped_download(scenario_state: ScenarioState) -> None:
+    """CS-16, judged on what the device did in answer to the WAIT_FOR_DATA responses (``answer_window``): it
+    waited as each one asked (tolerating them), stopped requesting blocks by its declared limit, and reports
+    Normal once it gave up. A later query of its own starts another attempt, which is not judged here."""
     state = scenario_state
-    mark = state.transcript.mark()
-    await state.clock.run_for(state.budget("block_response_wait").seconds * 2)
-    late = state.transcript.block_offsets(since=mark)
-    assert not late, failure_message("no more block requests after the wait-for-data limit", f"requests at {late[:5]}")
-    status = await state.dut.read_ota_attribute("image_upgrade_status", state.budget("block_response_wait"))
-    assert int(status) == 0, failure_message("ImageUpgradeStatus Normal (0)", f"{status!r}")
+    first = next((e for e in state.transcript.since(state.start_mark) if _is_wait_for_data(e)), None)
+    if first is None:
+        raise stimulus_missing("a WAIT_FOR_DATA Image Block Response")
+    window = state.transcript.answer_window(first.index)
+    requests = [e for e in window if _is_request(e, "image_block")]
+    for response in (e for e in window if _is_wait_for_data(e)):
+        following = next((r for r in requests if r.index > response.index), None)
+        waited = None if following is None else following.time - response.time
+        asked = _wait_seconds(response)
+        assert waited is None or waited >= asked, failure_message(
+            f"no Image Block Request until RequestTime, {asked:g} s after the WAIT_FOR_DATA at t={response.time:.3f} s",
+            f"a request at offset {following.fields.get('file_offset')} after {waited:.3f} s",  # type: ignore[union-attr]
+        )
+    deadline, _ = _give_up_times(state, first)
+    late = [r for r in requests if r.time > deadline]
+    limit = float(state.profile.pixit_value("budgets.wait_for_data_limit"))
+    assert not late, failure_message(
+        f"the download abandoned within the declared wait-for-data limit ({limit:g} s, PIXIT "
+        f"budgets.wait_for_data_limit) of the first WAIT_FOR_DATA at t={first.time:.3f} s",
+        f"still requesting blocks at t={late[0].time:.3f} s ({len(late)} requests after t={deadline:.3f} s)",
+    )
+    status = int(await state.dut.read_ota_attribute("image_upgrade_status", state.budget("block_response_wait")))
+    if status != 0 and len(window) < len(state.transcript.since(first.index)):
+        query = state.transcript[first.index + len(window)]
+        raise Inconclusive(
+            no_verdict_message(
+                f"ImageUpgradeStatus is {status} now, but the device began another attempt with a query at "
+                f"t={query.time:.3f} s before its status after giving up could be read",
+                "re-run; if it repeats, compare the device's query interval with the wait-for-data limit",
+            )
+        )
+    assert status == 0, failure_message("ImageUpgradeStatus Normal (0) after abandoning the download", f"{status}")
 
 
 @then(parsers.re(rf"after the power cycle {DUT} continued from the start or from an offset it had already received"))

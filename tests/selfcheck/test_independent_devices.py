@@ -1,0 +1,58 @@
+"""No false FAIL for devices that differ from the reference emulators in ways a conformant device may, and the
+defects stay caught on them (issue 10: verdicts that hold on devices this project did not write)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+CLI = Path(sys.executable).parent / "ota-conformance"
+HERE = Path(__file__).resolve().parent
+HOURLY = "independent_devices:HourlyQueryPpmid"
+CS16 = "The device gives up on a Communications Hub that never stops asking it to wait"
+
+
+def _run(tmp_path: Path, run_id: str, profile: str, *options: str) -> dict[str, dict]:
+    command = [str(CLI), "run", "--profile", profile, "--reports-dir", str(tmp_path), "--run-id", run_id]
+    command += ["--transfer-plots=off", *options]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(HERE), os.environ.get("PYTHONPATH")]))}
+    proc = subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=600, check=False, env=env)
+    statement = tmp_path / run_id / "conformance.json"
+    assert statement.exists(), f"no statement (exit {proc.returncode}):\n{proc.stdout[-2000:]}{proc.stderr[-2000:]}"
+    return {s["scenario"]: s for s in json.loads(statement.read_text())["scenarios"]}
+
+
+def _not_ok(scenarios: dict[str, dict]) -> dict[str, tuple[str, str]]:
+    return {
+        n: (s["verdict"], s["message"][:300])
+        for n, s in scenarios.items()
+        if s["verdict"] not in ("PASS", "NOT_APPLICABLE")
+    }
+
+
+def test_a_device_that_gives_up_and_queries_again_an_hour_later_passes_every_scenario(tmp_path):
+    scenarios = _run(tmp_path, "hourly", "profiles/emulated-ppmid.yaml", "--pixit", f"emulator.device_class={HOURLY}")
+    assert scenarios[CS16]["verdict"] == "PASS"
+    assert not _not_ok(scenarios)
+
+
+@pytest.mark.parametrize("knob", ["hang-on-wait-for-data", "ignore-wait-for-data"])
+def test_on_that_device_a_wait_for_data_defect_still_fails_cs16(tmp_path, knob):
+    scenarios = _run(
+        tmp_path,
+        knob,
+        "profiles/emulated-ppmid.yaml",
+        "--pixit",
+        f"emulator.device_class={HOURLY}",
+        "--pixit",
+        f"emulator.faults=[{knob}]",
+        "-k",
+        "never_stops_asking",
+    )
+    assert scenarios[CS16]["verdict"] == "FAIL", scenarios[CS16]["message"]
