@@ -44,6 +44,11 @@ class ScenarioState:
     power_cycle_mark: int | None = None
     offsets_before_power_cycle: list[int] = field(default_factory=list)
     activation_told_mark: int | None = None
+    #: The identity field ("manufacturer_code", "image_type") the scenario's offer must not share with the
+    #: device's own query (CS-06); checked before the device is judged on what it did with the offer.
+    offer_differs_in: str | None = None
+    #: How a broadcast Image Notify the device must ignore relates to its own identity (``steps.ota``).
+    notify_relation: tuple[str, str, bool] | None = None
     #: GBCS: the firmware version of the last CS09 alert received, and the last decoded APDU judged.
     cs09_version: int | None = None
     gbcs_message: object | None = None

@@ -19,3 +19,21 @@ class HourlyQueryPpmid(PpmidEmulator):
     @classmethod
     def from_profile(cls, profile: Any, keystore: Any, **overrides: Any) -> HourlyQueryPpmid:
         return super().from_profile(profile, keystore, **{"query_interval_s": HOURLY_S, **overrides})
+
+
+class MisdeclaredPpmid(PpmidEmulator):
+    """Reports manufacturer code 0x121E while its profile declares 0x121D (the default profile): "another
+    manufacturer code" derived from the profile is then this device's own, and it rightly downloads."""
+
+    @classmethod
+    def from_profile(cls, profile: Any, keystore: Any, **overrides: Any) -> MisdeclaredPpmid:
+        return super().from_profile(profile, keystore, **{"manufacturer_code": 0x121E, **overrides})
+
+
+class MisdeclaredVersionPpmid(PpmidEmulator):
+    """Runs 0x01020302 while its profile declares 0x01020300: the "next version" the suite builds (0x01020301)
+    is older than what it runs, and it rightly refuses it."""
+
+    @classmethod
+    def from_profile(cls, profile: Any, keystore: Any, **overrides: Any) -> MisdeclaredVersionPpmid:
+        return super().from_profile(profile, keystore, **{"current_file_version": 0x01020302, **overrides})

@@ -25,7 +25,11 @@ def _run(tmp_path: Path, run_id: str, profile: str, *options: str) -> dict[str, 
     proc = subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=600, check=False, env=env)
     statement = tmp_path / run_id / "conformance.json"
     assert statement.exists(), f"no statement (exit {proc.returncode}):\n{proc.stdout[-2000:]}{proc.stderr[-2000:]}"
-    return {s["scenario"]: s for s in json.loads(statement.read_text())["scenarios"]}
+    return {s["nodeid"]: s for s in json.loads(statement.read_text())["scenarios"]}  # outline examples apart
+
+
+def _named(scenarios: dict[str, dict], name: str) -> dict:
+    return next(s for s in scenarios.values() if s["scenario"] == name)
 
 
 def _not_ok(scenarios: dict[str, dict]) -> dict[str, tuple[str, str]]:
@@ -38,7 +42,7 @@ def _not_ok(scenarios: dict[str, dict]) -> dict[str, tuple[str, str]]:
 
 def test_a_device_that_gives_up_and_queries_again_an_hour_later_passes_every_scenario(tmp_path):
     scenarios = _run(tmp_path, "hourly", "profiles/emulated-ppmid.yaml", "--pixit", f"emulator.device_class={HOURLY}")
-    assert scenarios[CS16]["verdict"] == "PASS"
+    assert _named(scenarios, CS16)["verdict"] == "PASS"
     assert not _not_ok(scenarios)
 
 
@@ -55,4 +59,40 @@ def test_on_that_device_a_wait_for_data_defect_still_fails_cs16(tmp_path, knob):
         "-k",
         "never_stops_asking",
     )
-    assert scenarios[CS16]["verdict"] == "FAIL", scenarios[CS16]["message"]
+    assert _named(scenarios, CS16)["verdict"] == "FAIL", _named(scenarios, CS16)["message"]
+
+
+def test_a_profile_whose_version_is_not_the_devices_gives_errors_that_name_it_never_a_fail(tmp_path):
+    """The suite's "next version" is older than what the device runs: its stimulus is wrong, not the device."""
+    scenarios = _run(
+        tmp_path,
+        "misdeclared-version",
+        "profiles/emulated-ppmid.yaml",
+        "--pixit",
+        "emulator.device_class=independent_devices:MisdeclaredVersionPpmid",
+    )
+    verdicts = {s["verdict"] for s in scenarios.values()}
+    assert "FAIL" not in verdicts, _not_ok(scenarios)
+    errors = [s for s in scenarios.values() if s["verdict"] == "ERROR"]
+    assert errors and all(("0x1020302" in s["message"]) or ("0x01020302" in s["message"]) for s in errors)
+    assert not any("the DUT is the suspect" in s["message"] for s in scenarios.values())
+
+
+def test_another_manufacturer_code_that_is_the_devices_own_is_the_suites_error(tmp_path):
+    """The profile declares 0x121D, the device is 0x121E: "another manufacturer code" (0x121E) is its own."""
+    scenarios = _run(
+        tmp_path,
+        "misdeclared-code",
+        "profiles/emulated-ppmid.yaml",
+        "--pixit",
+        "emulator.device_class=independent_devices:MisdeclaredPpmid",
+        "-k",
+        "ignores_a_broadcast or unicast_Image_Notify or advertised_for_another_manufacturer",
+    )
+    by_verdict: dict[str, set[str]] = {}
+    for name, s in scenarios.items():
+        by_verdict.setdefault(s["verdict"], set()).add(name)
+    assert "FAIL" not in by_verdict, _not_ok(scenarios)
+    errors = [s["message"].lower() for s in scenarios.values() if s["verdict"] == "ERROR"]
+    assert any("another manufacturer code" in m and "0x121e" in m for m in errors), errors
+    assert any("profile declares 0x121d" in m for m in errors), errors
