@@ -52,6 +52,8 @@ class ScenarioState:
     #: GBCS: the firmware version of the last CS09 alert received, and the last decoded APDU judged.
     cs09_version: int | None = None
     gbcs_message: object | None = None
+    #: The last GBCS command the suite queued, and how many fetches the tunnel had seen then (``steps.gbcs``).
+    gbcs_command: bytes | None = None
     gbcs_mark: int = 0
     #: HCALCS: the CS06 commands sent (for replays) and their originator counters, the execution time of the
     #: last future-dated one, and the first image of a scenario that distributes two.

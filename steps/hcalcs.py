@@ -21,7 +21,7 @@ from harness.gbcs import CraFlag, DecodedMessage, GbcsFormatError, decode_apdu, 
 from harness.gbcs.commands import CS06_MESSAGE_CODE, Cs06Defect
 from harness.verdicts import DeviceFailure, Inconclusive, failure_message, no_verdict_message
 from steps.context import ScenarioState
-from steps.gbcs import receive_apdu, require_four_octets
+from steps.gbcs import fetched, receive_apdu, receive_response, require_four_octets, send_command, unanswered
 from steps.ota import DUT, DUTS, hold_image, run_download
 
 FUTURE_DATED_ALERT_CODE = 0x00CA
@@ -63,11 +63,6 @@ def _gbz_alert_code(state: ScenarioState, apdu: bytes) -> int | None:
     return int(payload["alertCode"]) if isinstance(payload, dict) else None
 
 
-def _fetched(state: ScenarioState) -> bool:
-    """The device fetched the last command the suite queued for it (a GET answered with it)."""
-    return len(state.dut.gbcs.delivered) > state.gbcs_mark
-
-
 def _version(which: str, state: ScenarioState) -> int:
     if which == "old":
         return state.old_version
@@ -82,12 +77,6 @@ def _message(state: ScenarioState, what: str) -> DecodedMessage:
     if decoded.payload_error:
         raise DeviceFailure(failure_message(f"a {what} whose payload decodes", str(decoded.payload_error)))
     return decoded
-
-
-async def _send(state: ScenarioState, apdu: bytes) -> None:
-    state.gbcs_mark = len(state.dut.gbcs.delivered)
-    state.gbcs_message = None
-    await state.dut.gbcs.send_to_device(apdu)
 
 
 # -- Given / When ---------------------------------------------------------------------------------------------
@@ -149,7 +138,7 @@ async def send_cs06(
     )
     state.cs06_sent.append(apdu)
     state.cs06_counters.append(state.dcc.last_counter if counter is None else counter)
-    await _send(state, apdu)
+    await send_command(state, apdu)
 
 
 @when(parsers.re(rf"the DCC sends {DUT} the same CS06 command again"))
@@ -157,13 +146,13 @@ async def send_cs06(
 async def replay_cs06(scenario_state: ScenarioState) -> None:
     state = scenario_state
     assert state.cs06_sent, "a step replays a CS06, but none was sent"
-    await _send(state, state.cs06_sent[-1])
+    await send_command(state, state.cs06_sent[-1])
 
 
 @when(parsers.re(r"the DCC cancels the pending future-dated activation"))
 @sync_step
 async def cancel_cs06(scenario_state: ScenarioState) -> None:
-    await _send(scenario_state, scenario_state.dcc.cs06_cancellation())
+    await send_command(scenario_state, scenario_state.dcc.cs06_cancellation())
 
 
 # -- Then: receipt alert ----------------------------------------------------------------------------------------
@@ -219,7 +208,7 @@ async def firmware_changed_alert(scenario_state: ScenarioState) -> None:
         expected="an alert with alert code 0x8F43 (Change in the executing firmware version), which the "
         "profile declares (PICS GB.HCALCS.ALERT_8F43), as a GBZ alert under PIXIT hcalcs.receipt_alert_message_code",
         stimulus="a CS06 that activated the held image",
-        stimulus_received=lambda: _fetched(state),
+        stimulus_received=lambda: fetched(state) is not None,
     )
 
 
@@ -227,14 +216,11 @@ async def firmware_changed_alert(scenario_state: ScenarioState) -> None:
 @then(parsers.re(rf"{DUT} answers with a CS06 response within the GBCS response budget"))
 @sync_step
 async def cs06_answered(scenario_state: ScenarioState) -> None:
-    state = scenario_state
-    await receive_apdu(
-        state,
+    await receive_response(
+        scenario_state,
         lambda apdu: _is(apdu, CraFlag.RESPONSE, CS06_MESSAGE_CODE),
-        state.budget("gbcs_response"),
         expected="a CS06 Activate Firmware response through the tunnel",
-        stimulus="the CS06 command (delivered in a GET-RESPONSE)",
-        stimulus_received=lambda: _fetched(state),
+        command="the CS06 command",
     )
 
 
@@ -292,7 +278,6 @@ def cs06_accepted(scenario_state: ScenarioState) -> None:
 async def cs06_no_outcome(scenario_state: ScenarioState) -> None:
     """HG-07/HG-15: a command failing authentication reveals no outcome (a response without one is allowed)."""
     state = scenario_state
-    budget = state.budget("gbcs_response")
 
     def with_outcome(apdu: bytes) -> bool:
         if not _is(apdu, CraFlag.RESPONSE, CS06_MESSAGE_CODE):
@@ -300,16 +285,8 @@ async def cs06_no_outcome(scenario_state: ScenarioState) -> None:
         payload: Any = decode_message(apdu).payload
         return isinstance(payload, tuple) and payload[0] == "executionOutcome"
 
-    try:
-        apdu = await state.dut.gbcs.receive(with_outcome, budget)
-    except BudgetExpired:
-        if not _fetched(state):
-            raise Inconclusive(
-                no_verdict_message(
-                    "the CS06 command was never fetched by the device (no GET within the budget)",
-                    "check the device's tunnel (see the transcript)",
-                )
-            ) from None
+    apdu = await unanswered(state, with_outcome, command="the CS06 command")
+    if apdu is None:
         return
     kind, value = decode_message(apdu).payload
     raise DeviceFailure(
@@ -362,7 +339,7 @@ async def future_alert(scenario_state: ScenarioState) -> None:
         _after_execution(state),
         expected="a future-dated activation alert (message code 0x00CA) at the execution time",
         stimulus="the future-dated CS06 command",
-        stimulus_received=lambda: len(state.dut.gbcs.delivered) > 0,
+        stimulus_received=lambda: fetched(state) is not None,
     )
 
 

@@ -686,6 +686,7 @@ class HcalcsEmulator(EmulatedZigbeeNode):
             "receipt_alert_code": int(pixit("hcalcs.receipt_alert_message_code")),
             "alert_8f43": bool(profile.pics("GB.HCALCS.ALERT_8F43")),
             "tunnel": TunnelConfig.from_profile(profile),
+            "tunnel_poll_s": float(pixit("tunnel.poll_interval")),
             "endpoint_id": pixit("dut.endpoint"),
         }
         if "keys" not in overrides:

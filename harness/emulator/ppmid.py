@@ -234,6 +234,7 @@ class PpmidEmulator(EmulatedZigbeeNode):
             "endpoint_id": pixit("dut.endpoint"),
             "device_keys": keystore,
             "tunnel_config": TunnelConfig.from_profile(profile),
+            "tunnel_poll_s": float(pixit("tunnel.poll_interval")),
         }
         kwargs.update(overrides)
         nwk = kwargs.pop("nwk", None)

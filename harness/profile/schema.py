@@ -918,6 +918,16 @@ PIXIT_ITEMS: Mapping[str, PixitItem] = _pixit(
         default=6,
         assumption=True,
     ),
+    PixitItem(
+        "tunnel.poll_interval",
+        DurationType(),
+        "How often the device polls the tunnel with GET when nothing is pending: a command reaches it up to "
+        "this long after the CH queued it, so the suite waits that long for the fetch and measures GBCS "
+        "response budgets from the GET that returned the command.",
+        default="30s",
+        unit=BUDGET_UNIT,
+        requirements=("HG-17", "PZ-28"),
+    ),
     # --- HCALCS specifics ---
     PixitItem(
         "hcalcs.receipt_alert_message_code",

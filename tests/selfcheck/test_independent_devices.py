@@ -96,3 +96,33 @@ def test_another_manufacturer_code_that_is_the_devices_own_is_the_suites_error(t
     errors = [s["message"].lower() for s in scenarios.values() if s["verdict"] == "ERROR"]
     assert any("another manufacturer code" in m and "0x121e" in m for m in errors), errors
     assert any("profile declares 0x121d" in m for m in errors), errors
+
+
+@pytest.mark.parametrize(
+    ("role", "poll"),
+    [("hcalcs", "60s"), ("ppmid", "60s"), ("hcalcs", "5m")],
+)
+def test_a_device_polling_the_tunnel_slowly_passes_every_gbcs_scenario(tmp_path, role, poll):
+    """GBCS response budgets run from the GET that fetched the command (PIXIT tunnel.poll_interval), not from
+    when the suite queued it: with the default 1-minute budget a device polling every 60 s got false FAILs."""
+    scenarios = _run(
+        tmp_path, f"{role}-{poll}", f"profiles/emulated-{role}.yaml", "--pixit", f"tunnel.poll_interval={poll}"
+    )
+    assert not _not_ok(scenarios)
+    assert sum(s["verdict"] == "PASS" for s in scenarios.values()) >= 30
+
+
+def test_on_a_slowly_polling_hcalcs_a_gbcs_defect_is_still_caught(tmp_path):
+    scenarios = _run(
+        tmp_path,
+        "hcalcs-60s-skip-mac-check",
+        "profiles/emulated-hcalcs.yaml",
+        "--pixit",
+        "tunnel.poll_interval=60s",
+        "--pixit",
+        "emulator.faults=[skip-mac-check]",
+        "-k",
+        "MAC",
+    )
+    failed = {s["scenario"] for s in scenarios.values() if s["verdict"] == "FAIL"}
+    assert any("MAC" in name for name in failed), _not_ok(scenarios)
