@@ -13,7 +13,7 @@ Feature: OTA traffic the device must not trust
     Then the device does not send a Query Next Image Request within the query budget
     And the device is still operational on its old firmware version
 
-  @req:CS-12 @req:PZ-21 @pics:GB.ADAPTER.ROGUE_NODE @pics:GB.OTA.C.UPGRADE_TIME_WAIT @assumption
+  @req:CS-12 @req:PZ-21 @pics:GB.ADAPTER.ROGUE_NODE @pics:GB.OTA.C.UPGRADE_TIME_HOLD @assumption
   Scenario: The device ignores an "upgrade now" from a node that is not the Communications Hub
     Given the Communications Hub answers the Upgrade End Request with UpgradeTime 0xFFFFFFFF
     When the device downloads the image

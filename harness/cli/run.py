@@ -74,9 +74,11 @@ def run_command(args: argparse.Namespace) -> int:
     if args.device:
         overrides["pixit.device_path"] = args.device
     try:
-        load_run_profile(args.profile, overrides)  # fail fast, before pytest starts
+        profile = load_run_profile(args.profile, overrides)  # fail fast, before pytest starts
     except ConfigurationError as err:
         raise ConfigurationError(f"{err}\nACTION: fix the profile and run again.") from None
+    for warning in profile.deprecations:
+        print(f"ota-conformance run: warning: {warning}", file=sys.stderr)
 
     if args.repeat < 1:
         raise UsageError(f"--repeat takes a number of runs, 1 or more (got {args.repeat})")

@@ -369,3 +369,33 @@ def test_effective_is_serialisable_and_records_sources(write_profile: Writer, mi
     assert effective["pixit"]["budgets.join"] == {"value": 120, "source": "default", "unit": "s"}
     assert effective["pixit"]["budgets.alert"] == {"value": 90, "source": "override", "unit": "s"}
     assert set(effective["pixit"]) == set(PIXIT_ITEMS)
+
+
+def test_the_deprecated_upgrade_time_wait_item_stands_for_both_of_its_behaviours(
+    write_profile: Writer, minimal: str
+) -> None:
+    text = minimal.replace("  OTA.C: true\n", "  OTA.C: true\n  GB.OTA.C.UPGRADE_TIME_WAIT: true\n")
+    profile = load_profile(write_profile(text))
+    assert profile.pics("GB.OTA.C.UPGRADE_TIME_HOLD") is True and profile.pics("GB.OTA.C.UPGRADE_END_REASK") is True
+    assert profile.pics("GB.OTA.C.UPGRADE_TIME_WAIT") is True  # the old name answers for both
+    (warning,) = profile.deprecations
+    assert "dut.yaml:5" in warning and "deprecated" in warning and "GB.OTA.C.UPGRADE_END_REASK" in warning
+    assert profile.sources["pics.GB.OTA.C.UPGRADE_TIME_HOLD"] == "profile"
+    assert profile.effective()["profile"]["deprecations"] == [warning]
+
+
+def test_an_item_the_profile_declares_itself_keeps_its_value_over_the_deprecated_alias(
+    write_profile: Writer, minimal: str
+) -> None:
+    """A device that holds but does not re-ask can now say so; the old item alone could not."""
+    text = minimal.replace(
+        "  OTA.C: true\n", "  OTA.C: true\n  GB.OTA.C.UPGRADE_TIME_WAIT: true\n  GB.OTA.C.UPGRADE_END_REASK: false\n"
+    )
+    profile = load_profile(write_profile(text))
+    assert profile.pics("GB.OTA.C.UPGRADE_TIME_HOLD") is True and profile.pics("GB.OTA.C.UPGRADE_END_REASK") is False
+    assert profile.pics("GB.OTA.C.UPGRADE_TIME_WAIT") is False
+    assert "keep their own declarations" in profile.deprecations[0]
+
+
+def test_a_profile_without_deprecated_items_has_no_warnings(write_profile: Writer, minimal: str) -> None:
+    assert load_profile(write_profile(minimal)).deprecations == ()
