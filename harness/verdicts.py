@@ -155,9 +155,16 @@ class _VerdictSignal:
 
 
 class DeviceFailure(_VerdictSignal, AssertionError):
-    """The device was seen to break the requirement (FAIL). Message: see ``failure_message``."""
+    """The device was seen to break the requirement (FAIL). Message: see ``failure_message``.
+
+    ``requirements`` (optional) narrows the failing step's declared requirements to those this check is
+    about (``attribute_failure``)."""
 
     verdict = Verdict.FAIL
+
+    def __init__(self, message: str, requirements: Iterable[str] = ()) -> None:
+        super().__init__(message)
+        self.requirements = tuple(requirements)
 
 
 class Inconclusive(_VerdictSignal, Exception):
@@ -221,6 +228,68 @@ def wrong_stimulus(problem: str, action: str) -> LabError:
     return LabError(no_verdict_message(f"the suite's stimulus was not as the requirement needs it: {problem}", action))
 
 
+# --- step-level attribution ---------------------------------------------------------------------------
+
+
+class AttributionRule(StrEnum):
+    """How a FAIL found its requirements (recorded with it in the statement)."""
+
+    TAGGED = "tagged"  # the failing step's requirements that the scenario also tags
+    STEP = "step"  # none of them is tagged: the step's own requirements, labelled as such
+    SCENARIO = "scenario"  # the failure is in no step that declares requirements: every tag of the scenario
+
+
+@dataclass(frozen=True)
+class FailureAttribution:
+    """Which requirements one FAIL is about, and why."""
+
+    requirements: tuple[str, ...]
+    rule: AttributionRule
+    step: str
+    step_requirements: tuple[str, ...]
+
+    @property
+    def note(self) -> str:
+        ids = ", ".join(self.requirements)
+        if self.rule is AttributionRule.TAGGED:
+            return f"{ids}: checked by the failing step and tagged on the scenario"
+        if self.rule is AttributionRule.STEP:
+            return f"{ids}: the failing step's own requirement (not tagged on this scenario)"
+        return f"{ids}: every requirement the scenario tags (the failure is in no step that declares requirements)"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "requirements": list(self.requirements),
+            "rule": self.rule.value,
+            "step": self.step,
+            "step_requirements": list(self.step_requirements),
+            "note": self.note,
+        }
+
+
+def attribute_failure(
+    step: str,
+    step_requirements: Iterable[str],
+    scenario_requirements: Iterable[str],
+    failure_requirements: Iterable[str] = (),
+) -> FailureAttribution:
+    """The requirements a FAIL goes to (issue 10's step-level rule).
+
+    A step declares the requirements it can check (``harness.bdd.checks``), its own requirement first; the
+    failure may narrow them (``DeviceFailure(requirements=...)``: which of them this check is about). The
+    FAIL goes to those the scenario also tags with ``@req``; if none is tagged, to the step's own requirement
+    (the first of them), labelled as such; a step that declares nothing leaves every tag of the scenario.
+    """
+    own = tuple(dict.fromkeys(failure_requirements)) or tuple(dict.fromkeys(step_requirements))
+    tagged = set(scenario_requirements)
+    declared = tuple(dict.fromkeys(step_requirements))
+    if not own:
+        return FailureAttribution(tuple(sorted(tagged)), AttributionRule.SCENARIO, step, declared)
+    if matching := sorted(set(own) & tagged):
+        return FailureAttribution(tuple(matching), AttributionRule.TAGGED, step, declared)
+    return FailureAttribution(own[:1], AttributionRule.STEP, step, declared)
+
+
 # --- the budget rule ----------------------------------------------------------------------------------
 
 
@@ -230,15 +299,17 @@ def verdict_for_expired_budget(stimulus_received: bool) -> Verdict:
 
 
 def expired_budget_signal(
-    *, budget: Budget, expected: str, stimulus: str, stimulus_received: bool
+    *, budget: Budget, expected: str, stimulus: str, stimulus_received: bool, requirements: Iterable[str] = ()
 ) -> DeviceFailure | Inconclusive:
-    """The exception a Then-step raises when ``budget`` ran out before ``expected`` was observed."""
+    """The exception a Then-step raises when ``budget`` ran out before ``expected`` was observed
+    (``requirements``: those of the step's that this expectation is about, see ``attribute_failure``)."""
     if verdict_for_expired_budget(stimulus_received) is Verdict.FAIL:
         return DeviceFailure(
             failure_message(
                 f"{expected} within {budget} after {stimulus}",
                 f"nothing before the budget expired, although the transcript shows that the DUT received {stimulus}",
-            )
+            ),
+            requirements,
         )
     return Inconclusive(
         no_verdict_message(

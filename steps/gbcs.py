@@ -12,6 +12,7 @@ from typing import Any
 
 from pytest_bdd import parsers, then, when
 
+from harness.bdd.checks import checks
 from harness.bdd.loop import sync_step
 from harness.ch.tunnel import FetchedApdu
 from harness.clock import Budget, BudgetExpired
@@ -172,6 +173,7 @@ async def receive_apdu(
 
 # -- CS09 -------------------------------------------------------------------------------------------------
 @then(parsers.re(rf"{DUT} sends a CS09 Firmware Activation Alert within the alert budget"))
+@checks("PZ-22", "PZ-23")
 @sync_step
 async def cs09_arrives(scenario_state: ScenarioState) -> None:
     state = scenario_state
@@ -200,6 +202,7 @@ def _cs09(state: ScenarioState) -> DecodedMessage:
         r"and activation result (?P<result>success|failure)"
     )
 )
+@checks("PZ-22", "PZ-23")
 def cs09_content(scenario_state: ScenarioState, which: str, result: str) -> None:
     """PZ-22 (success, the new version) and PZ-23 (failure, the version still running)."""
     state = scenario_state
@@ -221,11 +224,13 @@ def cs09_content(scenario_state: ScenarioState, which: str, result: str) -> None
 
 
 @then(parsers.re(rf"the alert's signature verifies with {DUTS} digital-signing certificate"))
+@checks("CS-19", "PZ-22", "PZ-23")
 def cs09_signed(scenario_state: ScenarioState) -> None:
     signature_verifies(_cs09(scenario_state))
 
 
 @then(parsers.re(rf"the message's signature verifies with {DUTS} digital-signing certificate"))
+@checks("CS-19", "HG-04", "HG-11", "HG-12", "HG-19")
 def message_signed(scenario_state: ScenarioState) -> None:
     """Any alert or response the previous steps received (CS06 response, receipt or future-dated alert)."""
     decoded = scenario_state.gbcs_message
@@ -251,6 +256,7 @@ def signature_verifies(decoded: DecodedMessage) -> None:
 
 
 @then(parsers.re(rf"{DUT} reported a CS09 success alert after activating"))
+@checks("PZ-29")
 @sync_step
 async def cs09_version_known(scenario_state: ScenarioState) -> None:
     """PZ-29's reference: the latest CS09 success alert (its absence is PZ-22's failure, not PZ-29's)."""
@@ -279,6 +285,7 @@ async def send_cs08(scenario_state: ScenarioState, bad: str | None) -> None:
 
 
 @then(parsers.re(rf"{DUT} answers with a CS08 response within the GBCS response budget"))
+@checks("HG-17", "PZ-28")
 @sync_step
 async def cs08_answered(scenario_state: ScenarioState) -> None:
     await receive_response(
@@ -294,6 +301,7 @@ def _cs08(state: ScenarioState) -> DecodedMessage:
 
 
 @then(parsers.re(r"the response carries the running firmware version and response code 0 under a valid MAC"))
+@checks("HG-17", "PZ-28", "CS-18")
 @sync_step
 async def cs08_content(scenario_state: ScenarioState) -> None:
     state = scenario_state
@@ -320,6 +328,7 @@ async def cs08_content(scenario_state: ScenarioState) -> None:
 
 
 @then(parsers.re(r"the CS08 response's firmware version equals the version of that CS09 alert"))
+@checks("PZ-29")
 def cs08_equals_cs09(scenario_state: ScenarioState) -> None:
     state = scenario_state
     decoded = _cs08(state)
@@ -333,6 +342,7 @@ def cs08_equals_cs09(scenario_state: ScenarioState) -> None:
 
 
 @then(parsers.re(rf"{DUT} sends no CS08 response within the GBCS response budget"))
+@checks("HG-17", "PZ-28")
 @sync_step
 async def cs08_not_answered(scenario_state: ScenarioState) -> None:
     apdu = await unanswered(scenario_state, _is_cs08_response, command="the CS08 command with a corrupted MAC")

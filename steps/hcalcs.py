@@ -15,6 +15,7 @@ from typing import Any
 
 from pytest_bdd import given, parsers, then, when
 
+from harness.bdd.checks import checks
 from harness.bdd.loop import sync_step
 from harness.clock import Budget, BudgetExpired
 from harness.gbcs import CraFlag, DecodedMessage, GbcsFormatError, decode_apdu, decode_message
@@ -37,6 +38,8 @@ _DEFECTS = {
     "whose payload counter differs": Cs06Defect.PAYLOAD_COUNTER_DIFFERS,
 }
 _CODE_NAMES = {0: "success", 1: "noImageHeld", 2: "hashMismatch", 3: "activationFailure"}
+#: Which requirements an expected activateImageResponseCode is about (the first: the step's own for it).
+_OUTCOME_REQUIREMENTS = {0: ("HG-11", "HG-20"), 1: ("HG-08",), 2: ("HG-09", "HG-20"), 3: ("HG-10",)}
 
 
 def _hex(value: int) -> str:
@@ -157,6 +160,7 @@ async def cancel_cs06(scenario_state: ScenarioState) -> None:
 
 # -- Then: receipt alert ----------------------------------------------------------------------------------------
 @then(parsers.re(rf"{DUT} sends a Firmware Distribution Receipt Alert within the alert budget"))
+@checks("HG-04", "HG-05")
 @sync_step
 async def receipt_alert(scenario_state: ScenarioState) -> None:
     state = scenario_state
@@ -180,14 +184,20 @@ async def receipt_alert(scenario_state: ScenarioState) -> None:
         r"(?P<hash> and the SHA-256 of the image's Manufacturer Image)?"
     )
 )
+@checks("HG-04", "HG-05", "CS-08")
 def receipt_alert_content(scenario_state: ScenarioState, alert: str, hash: str | None) -> None:
     state = scenario_state
     payload: Any = _message(state, "receipt alert").payload
     observed = int(payload["alertCode"])
-    assert observed == int(alert, 16), failure_message(
-        f"alert code {alert} ({'verification successful' if alert == '0x8F72' else 'verification failed'})",
-        f"alert code {observed:#06x}",
-    )
+    about = ("HG-04",) if alert == "0x8F72" else ("HG-05", "CS-08")
+    if observed != int(alert, 16):
+        raise DeviceFailure(
+            failure_message(
+                f"alert code {alert} ({'verification successful' if alert == '0x8F72' else 'verification failed'})",
+                f"alert code {observed:#06x}",
+            ),
+            about,
+        )
     if hash:
         assert state.image is not None
         expected, calculated = state.image.manufacturer_image_hash, bytes(payload["calculatedManufacturerHash"])
@@ -197,6 +207,7 @@ def receipt_alert_content(scenario_state: ScenarioState, alert: str, hash: str |
 
 
 @then(parsers.re(rf"{DUT} sends an alert with alert code 0x8F43 within the alert budget"))
+@checks("HG-19")
 @sync_step
 async def firmware_changed_alert(scenario_state: ScenarioState) -> None:
     """HG-19, for a device that declares PICS GB.HCALCS.ALERT_8F43: 0x8F43 after the activation."""
@@ -214,6 +225,7 @@ async def firmware_changed_alert(scenario_state: ScenarioState) -> None:
 
 # -- Then: CS06 responses -----------------------------------------------------------------------------------------
 @then(parsers.re(rf"{DUT} answers with a CS06 response within the GBCS response budget"))
+@checks("HG-11", "HG-05", "HG-08", "HG-09", "HG-10", "HG-12", "HG-13", "HG-14", "HG-20")
 @sync_step
 async def cs06_answered(scenario_state: ScenarioState) -> None:
     await receive_response(
@@ -236,6 +248,7 @@ def _cs06_outcome(state: ScenarioState) -> dict[str, Any] | None:
         r"(?: and the (?P<which>old|new) firmware version)?$"
     )
 )
+@checks("HG-11", "HG-08", "HG-09", "HG-10", "HG-20")
 def cs06_outcome(scenario_state: ScenarioState, code: str, name: str, which: str | None) -> None:
     state = scenario_state
     version = None if which is None else _version(which, state)
@@ -247,12 +260,18 @@ def cs06_outcome(scenario_state: ScenarioState, code: str, name: str, which: str
         raise DeviceFailure(failure_message(wanted, "a NULL response (command accepted for later execution)"))
     observed = (int(outcome["activateImageResponseCode"]), int.from_bytes(outcome["firmwareVersion"], "big"))
     expected = (int(code), observed[1] if version is None else version)
-    assert observed == expected, failure_message(
-        wanted, f"activateImageResponseCode {observed[0]} ({_CODE_NAMES.get(observed[0], '?')}), {_hex(observed[1])}"
-    )
+    if observed != expected:
+        raise DeviceFailure(
+            failure_message(
+                wanted,
+                f"activateImageResponseCode {observed[0]} ({_CODE_NAMES.get(observed[0], '?')}), {_hex(observed[1])}",
+            ),
+            _OUTCOME_REQUIREMENTS.get(int(code), ()),
+        )
 
 
 @then(parsers.re(r"the CS06 response does not report success"))
+@checks("HG-05", "CS-08")
 def cs06_not_success(scenario_state: ScenarioState) -> None:
     outcome = _cs06_outcome(scenario_state)
     if outcome is None:
@@ -265,6 +284,7 @@ def cs06_not_success(scenario_state: ScenarioState) -> None:
 
 
 @then(parsers.re(r"the CS06 response accepts the command for later execution"))
+@checks("HG-12")
 def cs06_accepted(scenario_state: ScenarioState) -> None:
     outcome = _cs06_outcome(scenario_state)
     assert outcome is None, failure_message(
@@ -274,6 +294,7 @@ def cs06_accepted(scenario_state: ScenarioState) -> None:
 
 
 @then(parsers.re(rf"{DUT} sends no CS06 response with an execution outcome within the GBCS response budget"))
+@checks("HG-07", "HG-15")
 @sync_step
 async def cs06_no_outcome(scenario_state: ScenarioState) -> None:
     """HG-07/HG-15: a command failing authentication reveals no outcome (a response without one is allowed)."""
@@ -299,6 +320,7 @@ async def cs06_no_outcome(scenario_state: ScenarioState) -> None:
 
 # -- Then: CS08 -------------------------------------------------------------------------------------------------
 @then(parsers.re(r"the CS08 response reports the (?P<which>old|new) firmware version"))
+@checks("HG-17", "HG-03", "HG-10", "HG-11")
 def cs08_reports(scenario_state: ScenarioState, which: str) -> None:
     state = scenario_state
     payload: Any = _message(state, "CS08 response").payload
@@ -330,6 +352,7 @@ def _is_future_dated_alert(apdu: bytes) -> bool:
 
 
 @then(parsers.re(rf"{DUT} sends a future-dated activation alert within the alert budget after the execution time"))
+@checks("HG-12", "HG-13")
 @sync_step
 async def future_alert(scenario_state: ScenarioState) -> None:
     state = scenario_state
@@ -344,6 +367,7 @@ async def future_alert(scenario_state: ScenarioState) -> None:
 
 
 @then(parsers.re(rf"{DUT} sends no future-dated activation alert within the alert budget after the execution time"))
+@checks("HG-14", "HG-07")
 @sync_step
 async def no_future_alert(scenario_state: ScenarioState) -> None:
     state = scenario_state
@@ -366,6 +390,7 @@ async def no_future_alert(scenario_state: ScenarioState) -> None:
         r"and outcome (?P<code>\d) \((?P<name>\w+)\) with the (?P<which>old|new) firmware version"
     )
 )
+@checks("HG-12", "HG-13", "HG-10", "HG-20")
 def future_alert_content(scenario_state: ScenarioState, alert: str, code: str, name: str, which: str) -> None:
     state = scenario_state
     payload: Any = _message(state, "future-dated alert").payload
@@ -396,6 +421,7 @@ def future_alert_content(scenario_state: ScenarioState, alert: str, code: str, n
 
 # -- Then: load switch ---------------------------------------------------------------------------------------------
 @then(parsers.re(rf"{DUTS} load switch is still on"))
+@checks("HG-18")
 @sync_step
 async def load_switch_still_on(scenario_state: ScenarioState) -> None:
     state = scenario_state

@@ -15,6 +15,7 @@ from itertools import pairwise
 from pytest_bdd import given, parsers, then, when
 from zigpy.zcl import foundation
 
+from harness.bdd.checks import checks
 from harness.bdd.loop import sync_step
 from harness.ch.ota_server import UPGRADE_TIME_WAIT, Action, Activation, Rule
 from harness.clock import Budget
@@ -43,6 +44,44 @@ from steps.context import ScenarioState
 DUT = r"the (?:PPMID|HCALCS|device)"
 DUTS = r"the (?:PPMID|HCALCS|device)'s"
 Status = foundation.Status
+#: What "sends an Upgrade End Request with status X" checks, by the status it expects (first: its own).
+UPGRADE_END_BY_STATUS: dict[str, tuple[str, ...]] = {
+    "SUCCESS": ("PZ-13", "CS-07", "CS-14", "CS-17", "PZ-09", "PZ-11", "PZ-12", "PZ-26", "PZ-31", "PZ-32"),
+    "INVALID_IMAGE": ("PZ-14", "PZ-13", "CS-03", "CS-04", "CS-05", "CS-08"),
+    "ABORT": ("PZ-31",),
+}
+UPGRADE_END_REQUIREMENTS = tuple(dict.fromkeys(r for reqs in UPGRADE_END_BY_STATUS.values() for r in reqs))
+#: "Runs the new firmware version": the download was stored right, verified and activated when told.
+NEW_VERSION_REQUIREMENTS = ("PZ-24", "HG-11", "HG-12", "CS-07", "PZ-11", "PZ-12", "PZ-20", "PZ-21", "PZ-26", "PZ-31")
+#: "Is still operational": the device answers on the HAN whatever it was sent.
+STILL_OPERATIONAL = ("CS-09", "CS-14", "CS-16")
+#: "Still runs its old firmware version": nothing was activated that must not be.
+NOT_ACTIVATED = (
+    "CS-09",
+    "CS-03",
+    "CS-04",
+    "CS-05",
+    "CS-06",
+    "CS-08",
+    "CS-12",
+    "CS-15",
+    "CS-20",
+    "PZ-14",
+    "PZ-20",
+    "PZ-21",
+    "PZ-23",
+    "PZ-32",
+    "HG-03",
+    "HG-05",
+    "HG-07",
+    "HG-09",
+    "HG-10",
+    "HG-13",
+    "HG-14",
+    "HG-15",
+    "HG-20",
+)
+OLD_VERSION_REQUIREMENTS = tuple(dict.fromkeys(STILL_OPERATIONAL + NOT_ACTIVATED))
 #: How often "runs the new firmware version" re-reads CurrentFileVersion while the device activates.
 ACTIVATION_POLL_S = 5.0
 _DURATION_UNITS = {"second": 1, "seconds": 1, "minute": 60, "minutes": 60, "hour": 3600, "hours": 3600}
@@ -450,6 +489,7 @@ async def upgrade_now(scenario_state: ScenarioState) -> None:
 
 
 @when(parsers.re(rf"{DUT} is power-cycled(?: when its download has reached offset (?P<offset>\d+))?$"))
+@checks("PZ-26")
 @sync_step
 async def power_cycle(scenario_state: ScenarioState, offset: str | None) -> None:
     state = scenario_state
@@ -470,6 +510,7 @@ async def power_cycle(scenario_state: ScenarioState, offset: str | None) -> None
 
 
 @when(parsers.re(rf"{DUT} is power-cycled as soon as the Communications Hub has told it to activate"))
+@checks("CS-10")
 @sync_step
 async def power_cycle_on_activation(scenario_state: ScenarioState) -> None:
     state = scenario_state
@@ -588,7 +629,9 @@ def _require_offer_as_specified(state: ScenarioState, offers: list[TranscriptEnt
             )
 
 
-def _no_download(state: ScenarioState, expected: str) -> DeviceFailure | Inconclusive:
+def _no_download(
+    state: ScenarioState, expected: str, requirements: tuple[str, ...] = ()
+) -> DeviceFailure | Inconclusive:
     """The budget rule for a download step: FAIL if the device was offered the image, else no verdict."""
     offers = _offers(state)
     _require_offer_as_specified(state, offers)
@@ -597,6 +640,7 @@ def _no_download(state: ScenarioState, expected: str) -> DeviceFailure | Inconcl
         expected=expected,
         stimulus="a Query Next Image Response offering the image",
         stimulus_received=bool(offers),
+        requirements=requirements,
     )
 
 
@@ -641,6 +685,7 @@ def _block_requests_in(window: list[TranscriptEntry]) -> list[TranscriptEntry]:
 
 
 @then(parsers.re(rf"{DUT} sends a Query Next Image Request for its own identity"))
+@checks("PZ-27")
 @sync_step
 async def sends_query(scenario_state: ScenarioState) -> None:
     state = scenario_state
@@ -673,6 +718,7 @@ async def sends_query(scenario_state: ScenarioState) -> None:
 
 
 @then(parsers.re(rf"{DUT} does not send a Query Next Image Request within the query budget"))
+@checks("PZ-27", "CS-12")
 @sync_step
 async def no_query(scenario_state: ScenarioState) -> None:
     state = scenario_state
@@ -697,6 +743,7 @@ async def no_query(scenario_state: ScenarioState) -> None:
 
 
 @then(parsers.re(rf"{DUT} does not request any block of the image"))
+@checks("CS-06", "CS-15", "CS-20")
 @sync_step
 async def no_blocks(scenario_state: ScenarioState) -> None:
     state = scenario_state
@@ -709,6 +756,7 @@ async def no_blocks(scenario_state: ScenarioState) -> None:
 
 
 @then(parsers.re(rf"{DUT} treats the older image as its declared downgrade policy says"))
+@checks("CS-20")
 @sync_step
 async def downgrade_policy(scenario_state: ScenarioState) -> None:
     state = scenario_state
@@ -728,6 +776,7 @@ async def downgrade_policy(scenario_state: ScenarioState) -> None:
 @then(
     parsers.re(rf"{DUT} sends an Upgrade End Request with status (?P<status>[A-Z_]+)(?P<after> after the power cycle)?")
 )
+@checks(*UPGRADE_END_REQUIREMENTS)
 @sync_step
 async def sends_upgrade_end(scenario_state: ScenarioState, status: str, after: str | None) -> None:
     state = scenario_state
@@ -737,13 +786,16 @@ async def sends_upgrade_end(scenario_state: ScenarioState, status: str, after: s
         state.download_budget(extra_s=_injected_wait_s(state)),
         since=since,
     )
+    about = UPGRADE_END_BY_STATUS.get(status, ())
     if request is None:
-        raise _no_download(state, f"an Upgrade End Request with status {status}")
+        raise _no_download(state, f"an Upgrade End Request with status {status}", requirements=about)
     _require_offered(state, "the status of its Upgrade End Request")
     observed = Status(request.fields.get("status")).name
-    assert observed == status, failure_message(
-        f"Upgrade End Request status {status}", f"status {observed} at t={request.time:.3f} s"
-    )
+    if observed != status:
+        raise DeviceFailure(
+            failure_message(f"Upgrade End Request status {status}", f"status {observed} at t={request.time:.3f} s"),
+            about,
+        )
 
 
 def _walk_download(state: ScenarioState, until_index: int | None = None) -> tuple[int, list[str]]:
@@ -773,6 +825,7 @@ def _walk_download(state: ScenarioState, until_index: int | None = None) -> tupl
 
 
 @then(parsers.re(rf"{DUT} requested every octet of the image in order before that Upgrade End Request"))
+@checks("PZ-13")
 def requested_in_order(scenario_state: ScenarioState) -> None:
     state = scenario_state
     end = state.transcript.last("upgrade_end", direction=Direction.FROM_DUT, since=state.start_mark)
@@ -787,6 +840,7 @@ def requested_in_order(scenario_state: ScenarioState) -> None:
 
 
 @then(parsers.re(rf"{DUTS} block requests never went back to an earlier offset nor skipped one"))
+@checks("PZ-31")
 def no_back_no_skip(scenario_state: ScenarioState) -> None:
     _require_offered(scenario_state, "the order of block requests")
     _require_block_stimulus(scenario_state)
@@ -811,6 +865,7 @@ def _bad_answer_at(state: ScenarioState, offset: int, what: str) -> TranscriptEn
 
 
 @then(parsers.re(rf"{DUT} requests offset (?P<offset>\d+) again"))
+@checks("PZ-11", "PZ-12", "CS-14")
 def requests_again(scenario_state: ScenarioState, offset: str) -> None:
     """Within the attempt the bad answer belongs to: a new download after a query of its own is no re-request."""
     state, target = scenario_state, int(offset)
@@ -823,6 +878,7 @@ def requests_again(scenario_state: ScenarioState, offset: str) -> None:
 
 
 @then(parsers.re(rf"{DUTS} next block request after the lost one is for offset (?P<offset>\d+) again"))
+@checks("PZ-31")
 def next_after_lost(scenario_state: ScenarioState, offset: str) -> None:
     state, target = scenario_state, int(offset)
     _require_offered(state, "the re-request of a lost block")
@@ -838,6 +894,7 @@ def next_after_lost(scenario_state: ScenarioState, offset: str) -> None:
 
 
 @then(parsers.re(rf"{DUT} never requested an offset beyond (?P<offset>\d+)"))
+@checks("PZ-31", "CS-09")
 def never_beyond(scenario_state: ScenarioState, offset: str) -> None:
     state = scenario_state
     offsets = state.transcript.block_offsets(since=state.start_mark)
@@ -852,6 +909,7 @@ def never_beyond(scenario_state: ScenarioState, offset: str) -> None:
 
 
 @then(parsers.re(rf"{DUT} waits at least (?P<seconds>\d+) seconds before requesting offset (?P<offset>\d+) again"))
+@checks("PZ-09")
 def waits_before_retry(scenario_state: ScenarioState, seconds: str, offset: str) -> None:
     """PZ-09: measured from the WAIT_FOR_DATA response (the device's wait starts when it receives it), to its
     next request for that offset in the same download."""
@@ -869,6 +927,7 @@ def waits_before_retry(scenario_state: ScenarioState, seconds: str, offset: str)
 
 
 @then(parsers.re(rf"{DUTS} block requests after offset (?P<offset>\d+) are at least (?P<seconds>\d+) seconds apart"))
+@checks("PZ-09", "CS-17")
 def spaced_requests(scenario_state: ScenarioState, offset: str, seconds: str) -> None:
     state = scenario_state
     throttle = _bad_answer_at(state, int(offset), "the spacing of block requests")
@@ -883,6 +942,7 @@ def spaced_requests(scenario_state: ScenarioState, offset: str, seconds: str) ->
 
 
 @then(parsers.re(rf"{DUT} has stopped the download and reports the Normal upgrade status"))
+@checks("CS-16")
 @sync_step
 async def stopped_download(scenario_state: ScenarioState) -> None:
     """CS-16, judged on what the device did in answer to the WAIT_FOR_DATA responses (``answer_window``): it
@@ -925,6 +985,7 @@ async def stopped_download(scenario_state: ScenarioState) -> None:
 
 
 @then(parsers.re(rf"after the power cycle {DUT} continued from the start or from an offset it had already received"))
+@checks("PZ-26")
 def continued_after_power_cycle(scenario_state: ScenarioState) -> None:
     state = scenario_state
     after = state.transcript.block_offsets(since=state.power_cycle_mark)
@@ -938,6 +999,7 @@ def continued_after_power_cycle(scenario_state: ScenarioState) -> None:
 
 
 @then(parsers.re(rf"{DUT} did not request any block after the power cycle"))
+@checks("PZ-32")
 def no_block_after_power_cycle(scenario_state: ScenarioState) -> None:
     after = scenario_state.transcript.block_offsets(since=scenario_state.power_cycle_mark)
     assert not after, failure_message(
@@ -946,6 +1008,7 @@ def no_block_after_power_cycle(scenario_state: ScenarioState) -> None:
 
 
 @then(parsers.re(rf"{DUT} sent an Upgrade End Request at least once every 60 minutes while waiting"))
+@checks("PZ-21")
 def reasks(scenario_state: ScenarioState) -> None:
     """PZ-21: from the Upgrade End Response with UpgradeTime 0xFFFFFFFF that reached it (the stimulus) until
     now, no gap between its Upgrade End Requests longer than ``budgets.upgrade_end_reask``."""
@@ -969,6 +1032,7 @@ def reasks(scenario_state: ScenarioState) -> None:
 
 
 @then(parsers.re(rf"{DUTS} upgrade status went through Normal, Download in progress, Download complete and Normal"))
+@checks("PZ-25")
 @sync_step
 async def status_sequence(scenario_state: ScenarioState) -> None:
     state = scenario_state
@@ -1000,11 +1064,16 @@ async def status_sequence(scenario_state: ScenarioState) -> None:
 async def _operational_on(state: ScenarioState, version: int) -> int:
     """Check the device answers a Basic read and reports ``version``; returns the version it reports."""
     budget = Budget("ZCL read", float(state.profile.pixit_value("budgets.block_response_wait")))
-    await state.dut.assert_operational(budget)
+    try:
+        await state.dut.assert_operational(budget)
+    except DeviceFailure as failure:
+        raise DeviceFailure(failure.detail, STILL_OPERATIONAL) from None
     running = int(await state.dut.read_ota_attribute("current_file_version", budget))
     if running != version and version == state.old_version:
         _require_declared_version(state, running)
-    assert running == version, failure_message(f"CurrentFileVersion {_hex(version)}", _hex(running))
+    if running != version:
+        about = NOT_ACTIVATED if version == state.old_version else NEW_VERSION_REQUIREMENTS
+        raise DeviceFailure(failure_message(f"CurrentFileVersion {_hex(version)}", _hex(running)), about)
     return running
 
 
@@ -1037,12 +1106,14 @@ async def _wait_for_version(state: ScenarioState, version: int) -> None:
 
 
 @then(parsers.re(rf"{DUT} runs the new firmware version"))
+@checks(*NEW_VERSION_REQUIREMENTS)
 @sync_step
 async def runs_new(scenario_state: ScenarioState) -> None:
     await _wait_for_version(scenario_state, scenario_state.image.file_version)
 
 
 @then(parsers.re(rf"{DUT} reports the new firmware version in its attributes and in its next query"))
+@checks("PZ-24")
 @sync_step
 async def reports_new_everywhere(scenario_state: ScenarioState) -> None:
     """PZ-24: CurrentFileVersion is the new version, and so is the version the device says it runs when it
@@ -1069,12 +1140,14 @@ async def reports_new_everywhere(scenario_state: ScenarioState) -> None:
 
 
 @then(parsers.re(rf"{DUT} (?:still runs|is still operational on) its old firmware version"))
+@checks(*OLD_VERSION_REQUIREMENTS)
 @sync_step
 async def runs_old(scenario_state: ScenarioState) -> None:
     await _operational_on(scenario_state, scenario_state.old_version)
 
 
 @then(parsers.re(rf"{DUT} is operational and runs either its old or the new firmware version"))
+@checks("CS-10", "CS-09")
 @sync_step
 async def runs_valid(scenario_state: ScenarioState) -> None:
     state = scenario_state
