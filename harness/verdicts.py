@@ -228,6 +228,13 @@ def wrong_stimulus(problem: str, action: str) -> LabError:
     return LabError(no_verdict_message(f"the suite's stimulus was not as the requirement needs it: {problem}", action))
 
 
+#: How far apart the transcript's timestamps of two frames may be from the device's own timing: a frame is
+#: stamped when the coordinator hands it over, after a radio and serial latency that varies by tens of
+#: milliseconds (timing notes A1), and virtual times carry float rounding. "At least N s apart" and "within
+#: N s" judgements allow this much, so they hold on a real clock, not only to the exact virtual millisecond.
+TIMING_TOLERANCE_S = 0.05
+
+
 # --- step-level attribution ---------------------------------------------------------------------------
 
 
