@@ -4,7 +4,12 @@ Sentences name "the PPMID", "the HCALCS" or "the device"; all three mean the dev
 program the suite's Communications Hub, Whens let time run inside clock verbs, Thens judge only the
 transcript and ZCL reads. Failure messages say what was expected and what was observed; a missing
 observation is FAIL only when the transcript shows that the device received the stimulus (the budget rule
-of ``harness.verdicts``), otherwise INCONCLUSIVE.
+of ``harness.verdicts``), otherwise INCONCLUSIVE. Before a FAIL a Then-step also checks that the stimulus was
+the one the scenario means, against what the device itself reported (``_offer_problem``,
+``_notify_problem``, ``_require_declared_version``): when it was not, the suite or the profile is at fault
+(ERROR). Judgements of what the device did after a stimulus look at ``Transcript.answer_window``, which ends
+at the device's next query. Each Then-step declares what it can check (``@checks``) for step-level
+attribution; a check may narrow it (``DeviceFailure(..., requirements)``).
 """
 
 from __future__ import annotations
