@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from harness import __version__, progress
+from harness.bdd.checks import StepDefinitions
 from harness.bdd.loop import LoopRunner, is_unwrapped_async_step, set_current_runner
 from harness.clock import Clock, RealClock, VirtualClock
 from harness.crypto.eui64 import Eui64
@@ -36,6 +37,7 @@ from harness.verdicts import (
     LabError,
     NotApplicable,
     Verdict,
+    attribute_failure,
     classify_exception,
     combine_verdicts,
     mapping_for,
@@ -55,6 +57,9 @@ _RESULTS_KEY = pytest.StashKey[dict[str, dict[str, Any]]]()
 _STARTED_KEY = pytest.StashKey[str]()
 _NOT_APPLICABLE_KEY = pytest.StashKey[str]()
 _SETUP_ERROR_KEY = pytest.StashKey[str]()
+#: ``user_properties`` keys of a FAIL's step-level attribution (``failure_attribution_properties``).
+ATTRIBUTION_PROPERTY = "failure_attribution"
+UNDECIDED_PROPERTY = "undecided_requirements"
 
 
 # -- options and configuration -------------------------------------------------------------------------
@@ -285,6 +290,8 @@ def pytest_bdd_before_step(request, feature, scenario, step, step_func) -> None:
 
 def pytest_bdd_step_error(request, feature, scenario, step, step_func, step_func_args, exception) -> None:
     verdict = classify_exception(exception)
+    if verdict is Verdict.FAIL:
+        request.node.user_properties.extend(failure_attribution_properties(request.node, scenario, step, exception))
     with contextlib.suppress(Exception):  # Allure is optional for plain pytest runs
         import allure
 
@@ -305,6 +312,29 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):
         report.longrepr = f"INCONCLUSIVE: {call.excinfo.value}"
     report.user_properties.append(("verdict", verdict.value))
     report.user_properties.append(("verdict_message", str(call.excinfo.value)))
+
+
+def failure_attribution_properties(item: pytest.Item, scenario: Any, step: Any, exception: BaseException) -> list:
+    """The step-level attribution of a FAIL in ``step`` (``harness.verdicts.attribute_failure``), and the tagged
+    requirements the scenario cannot decide because it stops there: those the failing step or a later step
+    checks, or that no earlier step checked."""
+    tagged = set(_item_property(item, "requirement_ids", []))
+    definitions = StepDefinitions.registered()
+    steps = list(scenario.steps)
+    position = next((i for i, s in enumerate(steps) if s is step), len(steps))
+    declared = definitions.requirements(step.type, step.name)
+    checked = {r for s in steps[:position] for r in definitions.requirements(s.type, s.name)}
+    pending = set(declared) | {r for s in steps[position + 1 :] for r in definitions.requirements(s.type, s.name)}
+    attribution = attribute_failure(
+        f"{step.keyword.strip()} {step.name}", declared, tagged, getattr(exception, "requirements", ())
+    )
+    decided = (tagged & checked) - pending
+    undecided = sorted(tagged - set(attribution.requirements) - decided)
+    return [(ATTRIBUTION_PROPERTY, attribution.as_dict()), (UNDECIDED_PROPERTY, undecided)]
+
+
+def _item_property(item: pytest.Item, name: str, default: Any = None) -> Any:
+    return next((value for key, value in item.user_properties if key == name), default)
 
 
 def _property(report: pytest.TestReport, name: str, default: Any = None) -> Any:
@@ -343,6 +373,9 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
             "evidence": {},
         },
     )
+    for key in (ATTRIBUTION_PROPERTY, UNDECIDED_PROPERTY):
+        if (value := _property(report, key)) is not None:
+            entry[key] = value
     entry["duration_s"] += float(report.duration)
     for key, value in report.user_properties:  # evidence arrives with the teardown report
         if key.startswith("evidence:"):
@@ -353,6 +386,19 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     entry["verdicts"].append(verdict)
     if verdict is not Verdict.PASS and not entry["message"]:
         entry["message"] = _property(report, "verdict_message") or _report_message(report)
+
+
+def _attribution_fields(entry: dict[str, Any]) -> dict[str, Any]:
+    """The statement's step-level attribution of a scenario that FAILed (nothing for any other verdict); a
+    FAIL no step attributed (a failure outside the steps) goes to every requirement the scenario tags."""
+    if not entry["verdicts"] or combine_verdicts(entry["verdicts"]) is not Verdict.FAIL:
+        return {}
+    attribution = entry.get(ATTRIBUTION_PROPERTY) or attribute_failure("", (), entry["requirement_ids"]).as_dict()
+    return {
+        "failed_requirements": list(attribution["requirements"]),
+        "failure_attribution": attribution,
+        "undecided_requirements": list(entry.get(UNDECIDED_PROPERTY) or []),
+    }
 
 
 _CONFIG: dict[str, pytest.Config] = {}
@@ -380,6 +426,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             message=e["message"] or ("" if e["verdicts"] else "the scenario produced no outcome"),
             duration_s=round(e["duration_s"], 3),
             evidence=e["evidence"],
+            **_attribution_fields(e),
         )
         for nodeid, e in config.stash[_RESULTS_KEY].items()
     ]

@@ -48,6 +48,7 @@ from harness.radio.frames import (
     FrameAddress,
     FrameDirection,
     RawFrame,
+    is_zcl_reply,
     parse_zcl_header,
 )
 from harness.radio.glue import NOTE_SUPPRESSED_IMAGE_NOTIFY, NOTE_SUPPRESSED_OTHER
@@ -827,6 +828,60 @@ class Transcript:
             for e in self.ota_requests("image_block", since)
             if not e.malformed and "file_offset" in e.fields
         ]
+
+    def delivered_to_dut(
+        self,
+        command: str | int,
+        since: int | None = None,
+        *,
+        predicate: Callable[[TranscriptEntry], bool] | None = None,
+    ) -> list[TranscriptEntry]:
+        """Frames of ``command`` the suite handed to the radio for the DUT and the radio did not report
+        undelivered (a stimulus the DUT may be judged on), in order, optionally filtered by ``predicate``."""
+        return [e for e in self.to_dut(command, since) if e.delivered and (predicate is None or predicate(e))]
+
+    def answer_window(self, start: int) -> list[TranscriptEntry]:
+        """What the DUT did in answer to the stimulus at ``start``: the entries from there up to, not
+        including, the DUT's next Query Next Image Request.
+
+        Why the query ends it: a query starts another attempt (the device's periodic query, or its query after
+        giving up), and the CH may offer the image again; what that attempt does is no answer to the stimulus.
+        A judgement of "gives up", "stops" or "asks again" that looked past it would blame (or excuse) the
+        device for what a later query started.
+        """
+        window: list[TranscriptEntry] = []
+        for entry in self._entries[start:]:
+            if (
+                entry.index > start
+                and entry.direction is Direction.FROM_DUT
+                and entry.is_ota
+                and entry.is_cluster_command
+                and entry.matches("query_next_image")
+            ):
+                break
+            window.append(entry)
+        return window
+
+    def request_answered(self, response: TranscriptEntry) -> TranscriptEntry | None:
+        """The DUT's request a response of the suite answered (``in_reply_to``), if recorded."""
+        index = response.in_reply_to
+        return None if index is None or not 0 <= index < len(self._entries) else self._entries[index]
+
+    def zcl_reply(self, cluster_id: int, tsn: int, since: int | None = None) -> TranscriptEntry | None:
+        """The DUT's first profile-wide reply (Read_Attributes_rsp, Default_Response, ...) with ``tsn`` on
+        ``cluster_id`` from ``since``: what answered a request of the suite, seen on the radio tap, so a reply
+        zigpy drops as a repeat (same octets within 10 s once the 8-bit TSN wrapped) is still found."""
+        for entry in self._entries[since or 0 :]:
+            if (
+                entry.direction is Direction.FROM_DUT
+                and entry.cluster_id == cluster_id
+                and entry.tsn == tsn
+                and entry.decoded is not None
+                and entry.decoded.header is not None
+                and is_zcl_reply(entry.decoded.header)
+            ):
+                return entry
+        return None
 
     def received_stimulus(self, kind: str | int, since: int | None = None, *, by: str | None = None) -> bool:
         """Did the DUT receive ``kind`` (a command name such as "image_notify"), sent by ``by`` ("CH",

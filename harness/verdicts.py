@@ -155,9 +155,16 @@ class _VerdictSignal:
 
 
 class DeviceFailure(_VerdictSignal, AssertionError):
-    """The device was seen to break the requirement (FAIL). Message: see ``failure_message``."""
+    """The device was seen to break the requirement (FAIL). Message: see ``failure_message``.
+
+    ``requirements`` (optional) narrows the failing step's declared requirements to those this check is
+    about (``attribute_failure``)."""
 
     verdict = Verdict.FAIL
+
+    def __init__(self, message: str, requirements: Iterable[str] = ()) -> None:
+        super().__init__(message)
+        self.requirements = tuple(requirements)
 
 
 class Inconclusive(_VerdictSignal, Exception):
@@ -182,13 +189,112 @@ VerdictSignal = DeviceFailure | Inconclusive | LabError | NotApplicable
 
 
 def failure_message(expected: str, observed: str) -> str:
-    """Operator message for a FAIL, in the Matter TC_SU style (``DeviceFailure`` adds "FAIL: ")."""
+    """Operator message for a FAIL, in the Matter TC_SU style (``DeviceFailure`` adds "FAIL: ").
+
+    Only for a judgement whose stimulus the transcript shows reached the DUT as specified: a step checks that
+    first (``stimulus_missing`` / ``wrong_stimulus`` otherwise), so "the DUT is the suspect" is never said
+    about a device the suite itself misled.
+    """
     return f"expected {expected}, observed {observed}; the DUT is the suspect"
 
 
 def no_verdict_message(problem: str, action: str) -> str:
     """Operator message for INCONCLUSIVE/ERROR: what could not be decided, and what the operator should do."""
     return f"No verdict: {problem.rstrip('.')}. ACTION: {action}"
+
+
+#: What to do when the transcript does not show a stimulus reaching the DUT.
+CHECK_STIMULUS_ACTION = (
+    "check that the DUT is powered and joined and that the radio link works (see the transcript for what it "
+    "was sent and what it answered), then re-run"
+)
+
+
+def stimulus_missing(stimulus: str, action: str = CHECK_STIMULUS_ACTION) -> Inconclusive:
+    """INCONCLUSIVE: the judgement rests on ``stimulus``, and the transcript does not show it reaching the DUT
+    (never sent, suppressed, undelivered, or the DUT never asked for what would have carried it)."""
+    return Inconclusive(
+        no_verdict_message(
+            f"the transcript does not show that the DUT received {stimulus}, so what it did is no answer to it",
+            action,
+        )
+    )
+
+
+def wrong_stimulus(problem: str, action: str) -> LabError:
+    """ERROR: the suite's own stimulus was not what the requirement needs (a derived identity equal to the
+    device's, a "same version" image that is not the version the device runs, ...). The suite or the profile
+    is at fault, never the device, whatever the device then did."""
+    return LabError(no_verdict_message(f"the suite's stimulus was not as the requirement needs it: {problem}", action))
+
+
+#: How far apart the transcript's timestamps of two frames may be from the device's own timing: a frame is
+#: stamped when the coordinator hands it over, after a radio and serial latency that varies by tens of
+#: milliseconds (timing notes A1), and virtual times carry float rounding. "At least N s apart" and "within
+#: N s" judgements allow this much, so they hold on a real clock, not only to the exact virtual millisecond.
+TIMING_TOLERANCE_S = 0.05
+
+
+# --- step-level attribution ---------------------------------------------------------------------------
+
+
+class AttributionRule(StrEnum):
+    """How a FAIL found its requirements (recorded with it in the statement)."""
+
+    TAGGED = "tagged"  # the failing step's requirements that the scenario also tags
+    STEP = "step"  # none of them is tagged: the step's own requirements, labelled as such
+    SCENARIO = "scenario"  # the failure is in no step that declares requirements: every tag of the scenario
+
+
+@dataclass(frozen=True)
+class FailureAttribution:
+    """Which requirements one FAIL is about, and why."""
+
+    requirements: tuple[str, ...]
+    rule: AttributionRule
+    step: str
+    step_requirements: tuple[str, ...]
+
+    @property
+    def note(self) -> str:
+        ids = ", ".join(self.requirements)
+        if self.rule is AttributionRule.TAGGED:
+            return f"{ids}: checked by the failing step and tagged on the scenario"
+        if self.rule is AttributionRule.STEP:
+            return f"{ids}: the failing step's own requirement (not tagged on this scenario)"
+        return f"{ids}: every requirement the scenario tags (the failure is in no step that declares requirements)"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "requirements": list(self.requirements),
+            "rule": self.rule.value,
+            "step": self.step,
+            "step_requirements": list(self.step_requirements),
+            "note": self.note,
+        }
+
+
+def attribute_failure(
+    step: str,
+    step_requirements: Iterable[str],
+    scenario_requirements: Iterable[str],
+    failure_requirements: Iterable[str] = (),
+) -> FailureAttribution:
+    """The requirements a FAIL goes to (issue 10's step-level rule).
+
+    A step declares the requirements it can check (``harness.bdd.checks``), its own requirement first; the
+    failure may narrow them (``DeviceFailure(requirements=...)``: which of them this check is about). The
+    FAIL goes to those the scenario also tags with ``@req``; if none is tagged, to the step's own requirement
+    (the first of them), labelled as such; a step that declares nothing leaves every tag of the scenario.
+    """
+    own = tuple(dict.fromkeys(failure_requirements)) or tuple(dict.fromkeys(step_requirements))
+    tagged = set(scenario_requirements)
+    declared = tuple(dict.fromkeys(step_requirements))
+    if not own:
+        return FailureAttribution(tuple(sorted(tagged)), AttributionRule.SCENARIO, step, declared)
+    if matching := sorted(set(own) & tagged):
+        return FailureAttribution(tuple(matching), AttributionRule.TAGGED, step, declared)
+    return FailureAttribution(own[:1], AttributionRule.STEP, step, declared)
 
 
 # --- the budget rule ----------------------------------------------------------------------------------
@@ -200,15 +306,17 @@ def verdict_for_expired_budget(stimulus_received: bool) -> Verdict:
 
 
 def expired_budget_signal(
-    *, budget: Budget, expected: str, stimulus: str, stimulus_received: bool
+    *, budget: Budget, expected: str, stimulus: str, stimulus_received: bool, requirements: Iterable[str] = ()
 ) -> DeviceFailure | Inconclusive:
-    """The exception a Then-step raises when ``budget`` ran out before ``expected`` was observed."""
+    """The exception a Then-step raises when ``budget`` ran out before ``expected`` was observed
+    (``requirements``: those of the step's that this expectation is about, see ``attribute_failure``)."""
     if verdict_for_expired_budget(stimulus_received) is Verdict.FAIL:
         return DeviceFailure(
             failure_message(
                 f"{expected} within {budget} after {stimulus}",
                 f"nothing before the budget expired, although the transcript shows that the DUT received {stimulus}",
-            )
+            ),
+            requirements,
         )
     return Inconclusive(
         no_verdict_message(

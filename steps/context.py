@@ -44,9 +44,16 @@ class ScenarioState:
     power_cycle_mark: int | None = None
     offsets_before_power_cycle: list[int] = field(default_factory=list)
     activation_told_mark: int | None = None
+    #: The identity field ("manufacturer_code", "image_type") the scenario's offer must not share with the
+    #: device's own query (CS-06); checked before the device is judged on what it did with the offer.
+    offer_differs_in: str | None = None
+    #: How a broadcast Image Notify the device must ignore relates to its own identity (``steps.ota``).
+    notify_relation: tuple[str, str, bool] | None = None
     #: GBCS: the firmware version of the last CS09 alert received, and the last decoded APDU judged.
     cs09_version: int | None = None
     gbcs_message: object | None = None
+    #: The last GBCS command the suite queued, and how many fetches the tunnel had seen then (``steps.gbcs``).
+    gbcs_command: bytes | None = None
     gbcs_mark: int = 0
     #: HCALCS: the CS06 commands sent (for replays) and their originator counters, the execution time of the
     #: last future-dated one, and the first image of a scenario that distributes two.

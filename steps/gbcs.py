@@ -12,7 +12,9 @@ from typing import Any
 
 from pytest_bdd import parsers, then, when
 
+from harness.bdd.checks import checks
 from harness.bdd.loop import sync_step
+from harness.ch.tunnel import FetchedApdu
 from harness.clock import Budget, BudgetExpired
 from harness.gbcs import (
     Check,
@@ -25,7 +27,14 @@ from harness.gbcs import (
     encode_apdu,
 )
 from harness.gbcs.commands import CS08_MESSAGE_CODE
-from harness.verdicts import DeviceFailure, Inconclusive, expired_budget_signal, failure_message, no_verdict_message
+from harness.verdicts import (
+    DeviceFailure,
+    Inconclusive,
+    expired_budget_signal,
+    failure_message,
+    no_verdict_message,
+    stimulus_missing,
+)
 from steps.context import ScenarioState
 from steps.ota import DUT, DUTS
 
@@ -73,6 +82,75 @@ def _version(decoded: DecodedMessage) -> int:
     return int.from_bytes(payload["firmwareVersion"], "big")
 
 
+async def send_command(state: ScenarioState, apdu: bytes) -> None:
+    """Queue ``apdu`` for the device, which takes it with its next GET; the scenario remembers which command
+    its next Then-steps judge the answer to."""
+    state.gbcs_command = bytes(apdu)
+    state.gbcs_mark = len(state.dut.gbcs.fetches)
+    state.gbcs_message = None
+    await state.dut.gbcs.send_to_device(apdu)
+
+
+def fetched(state: ScenarioState) -> FetchedApdu | None:
+    """The device's fetch of the last command the suite queued (None: not fetched yet)."""
+    if state.gbcs_command is None:
+        return None
+    return state.dut.gbcs.fetch_of(state.gbcs_command, state.gbcs_mark)
+
+
+async def await_fetch(state: ScenarioState, command: str) -> FetchedApdu:
+    """Let time run until the device fetched the last command: a polling device takes up to
+    ``tunnel.poll_interval``, so the wait is that plus ``budgets.gbcs_response``. Not fetched: INCONCLUSIVE
+    (the device never got the command, so no answer, or its absence, says anything)."""
+    poll = float(state.profile.pixit_value("tunnel.poll_interval"))
+    budget = Budget("the device's next GET (tunnel.poll_interval + budgets.gbcs_response)", poll + _response_s(state))
+    if state.gbcs_command is None:
+        raise stimulus_missing(f"{command}: the scenario sent none", "fix the scenario")
+    found = await state.dut.gbcs.wait_fetched(state.gbcs_command, budget, since=state.gbcs_mark)
+    if found is None:
+        raise stimulus_missing(
+            f"{command} (no GET of the device was answered with it within {budget})",
+            "check the device's tunnel (RequestTunnel granted, GETs in the transcript) and PIXIT tunnel.poll_interval",
+        )
+    return found
+
+
+def _response_s(state: ScenarioState) -> float:
+    return float(state.profile.pixit_value("budgets.gbcs_response"))
+
+
+def budget_after_fetch(state: ScenarioState, fetch: FetchedApdu) -> Budget:
+    """What is left of ``budgets.gbcs_response`` counted from the GET-RESPONSE that carried the command."""
+    left = max(0.0, fetch.time + _response_s(state) - state.clock.now())
+    return Budget(f"GBCS response ({_response_s(state):g} s from the fetch at t={fetch.time:.3f} s)", left)
+
+
+async def receive_response(
+    state: ScenarioState, predicate: Callable[[bytes], bool], *, expected: str, command: str
+) -> None:
+    """The device's answer to the last command within ``budgets.gbcs_response`` of its fetch (GBCS budgets
+    run from the moment the device took the command, whatever its poll interval)."""
+    fetch = await await_fetch(state, command)
+    await receive_apdu(
+        state,
+        predicate,
+        budget_after_fetch(state, fetch),
+        expected=expected,
+        stimulus=f"{command} (fetched by its GET at t={fetch.get_time:.3f} s)",
+        stimulus_received=lambda: True,
+    )
+
+
+async def unanswered(state: ScenarioState, predicate: Callable[[bytes], bool], *, command: str) -> bytes | None:
+    """For "sends no response": the matching APDU if the device sent one within ``budgets.gbcs_response`` of
+    fetching the last command, None if it did not (the command must have been fetched: INCONCLUSIVE otherwise)."""
+    fetch = await await_fetch(state, command)
+    try:
+        return await state.dut.gbcs.receive(predicate, budget_after_fetch(state, fetch))
+    except BudgetExpired:
+        return None
+
+
 async def receive_apdu(
     state: ScenarioState,
     predicate: Callable[[bytes], bool],
@@ -95,6 +173,7 @@ async def receive_apdu(
 
 # -- CS09 -------------------------------------------------------------------------------------------------
 @then(parsers.re(rf"{DUT} sends a CS09 Firmware Activation Alert within the alert budget"))
+@checks("PZ-22", "PZ-23")
 @sync_step
 async def cs09_arrives(scenario_state: ScenarioState) -> None:
     state = scenario_state
@@ -123,6 +202,7 @@ def _cs09(state: ScenarioState) -> DecodedMessage:
         r"and activation result (?P<result>success|failure)"
     )
 )
+@checks("PZ-22", "PZ-23")
 def cs09_content(scenario_state: ScenarioState, which: str, result: str) -> None:
     """PZ-22 (success, the new version) and PZ-23 (failure, the version still running)."""
     state = scenario_state
@@ -144,11 +224,13 @@ def cs09_content(scenario_state: ScenarioState, which: str, result: str) -> None
 
 
 @then(parsers.re(rf"the alert's signature verifies with {DUTS} digital-signing certificate"))
+@checks("CS-19", "PZ-22", "PZ-23")
 def cs09_signed(scenario_state: ScenarioState) -> None:
     signature_verifies(_cs09(scenario_state))
 
 
 @then(parsers.re(rf"the message's signature verifies with {DUTS} digital-signing certificate"))
+@checks("CS-19", "HG-04", "HG-11", "HG-12", "HG-19")
 def message_signed(scenario_state: ScenarioState) -> None:
     """Any alert or response the previous steps received (CS06 response, receipt or future-dated alert)."""
     decoded = scenario_state.gbcs_message
@@ -174,6 +256,7 @@ def signature_verifies(decoded: DecodedMessage) -> None:
 
 
 @then(parsers.re(rf"{DUT} reported a CS09 success alert after activating"))
+@checks("PZ-29")
 @sync_step
 async def cs09_version_known(scenario_state: ScenarioState) -> None:
     """PZ-29's reference: the latest CS09 success alert (its absence is PZ-22's failure, not PZ-29's)."""
@@ -198,27 +281,15 @@ async def cs09_version_known(scenario_state: ScenarioState) -> None:
 @when(parsers.re(rf"the DCC sends {DUT} a CS08 Read Firmware Version command(?P<bad> with a corrupted MAC)?"))
 @sync_step
 async def send_cs08(scenario_state: ScenarioState, bad: str | None) -> None:
-    state = scenario_state
-    state.gbcs_mark = len(state.dut.gbcs.delivered)
-    state.gbcs_message = None
-    await state.dut.gbcs.send_to_device(state.dcc.cs08(corrupt_mac=bool(bad)))
-
-
-def _cs08_delivered(state: ScenarioState) -> bool:
-    return len(state.dut.gbcs.delivered) > state.gbcs_mark
+    await send_command(scenario_state, scenario_state.dcc.cs08(corrupt_mac=bool(bad)))
 
 
 @then(parsers.re(rf"{DUT} answers with a CS08 response within the GBCS response budget"))
+@checks("HG-17", "PZ-28")
 @sync_step
 async def cs08_answered(scenario_state: ScenarioState) -> None:
-    state = scenario_state
-    await receive_apdu(
-        state,
-        _is_cs08_response,
-        state.budget("gbcs_response"),
-        expected="a CS08 response through the tunnel",
-        stimulus="the CS08 command (delivered in a GET-RESPONSE)",
-        stimulus_received=lambda: _cs08_delivered(state),
+    await receive_response(
+        scenario_state, _is_cs08_response, expected="a CS08 response through the tunnel", command="the CS08 command"
     )
 
 
@@ -230,6 +301,7 @@ def _cs08(state: ScenarioState) -> DecodedMessage:
 
 
 @then(parsers.re(r"the response carries the running firmware version and response code 0 under a valid MAC"))
+@checks("HG-17", "PZ-28", "CS-18")
 @sync_step
 async def cs08_content(scenario_state: ScenarioState) -> None:
     state = scenario_state
@@ -256,6 +328,7 @@ async def cs08_content(scenario_state: ScenarioState) -> None:
 
 
 @then(parsers.re(r"the CS08 response's firmware version equals the version of that CS09 alert"))
+@checks("PZ-29")
 def cs08_equals_cs09(scenario_state: ScenarioState) -> None:
     state = scenario_state
     decoded = _cs08(state)
@@ -269,20 +342,11 @@ def cs08_equals_cs09(scenario_state: ScenarioState) -> None:
 
 
 @then(parsers.re(rf"{DUT} sends no CS08 response within the GBCS response budget"))
+@checks("HG-17", "PZ-28")
 @sync_step
 async def cs08_not_answered(scenario_state: ScenarioState) -> None:
-    state = scenario_state
-    budget = state.budget("gbcs_response")
-    try:
-        apdu = await state.dut.gbcs.receive(_is_cs08_response, budget)
-    except BudgetExpired:
-        if not _cs08_delivered(state):
-            raise Inconclusive(
-                no_verdict_message(
-                    "the CS08 command was never fetched by the device (no GET within the budget)",
-                    "check the device's tunnel (see the transcript)",
-                )
-            ) from None
+    apdu = await unanswered(scenario_state, _is_cs08_response, command="the CS08 command with a corrupted MAC")
+    if apdu is None:
         return
     raise DeviceFailure(
         failure_message(

@@ -15,6 +15,7 @@ from typing import Any
 
 from pytest_bdd import given, parsers, then, when
 
+from harness.bdd.checks import checks
 from harness.bdd.loop import sync_step
 from harness.clock import Budget, BudgetExpired
 from harness.gbcs import CraFlag, DecodedMessage, GbcsFormatError, PayloadError, decode_apdu, decode_message
@@ -23,7 +24,7 @@ from harness.gbcs.commands import CS06_MESSAGE_CODE, Cs06Defect
 from harness.gbcs.gbz import GENERIC_ALERT
 from harness.verdicts import DeviceFailure, Inconclusive, failure_message, no_verdict_message
 from steps.context import ScenarioState
-from steps.gbcs import receive_apdu, require_four_octets
+from steps.gbcs import fetched, receive_apdu, receive_response, require_four_octets, send_command, unanswered
 from steps.ota import DUT, DUTS, hold_image, run_download
 
 FUTURE_DATED_ALERT_CODE = 0x00CA
@@ -39,6 +40,8 @@ _DEFECTS = {
     "whose payload counter differs": Cs06Defect.PAYLOAD_COUNTER_DIFFERS,
 }
 _CODE_NAMES = {0: "success", 1: "noImageHeld", 2: "hashMismatch", 3: "activationFailure"}
+#: Which requirements an expected activateImageResponseCode is about (the first: the step's own for it).
+_OUTCOME_REQUIREMENTS = {0: ("HG-11", "HG-20"), 1: ("HG-08",), 2: ("HG-09", "HG-20"), 3: ("HG-10",)}
 
 
 def _hex(value: int) -> str:
@@ -72,11 +75,6 @@ def _gbz_alert_code(apdu: bytes, message_code: int) -> int | None:
         return None
 
 
-def _fetched(state: ScenarioState) -> bool:
-    """The device fetched the last command the suite queued for it (a GET answered with it)."""
-    return len(state.dut.gbcs.delivered) > state.gbcs_mark
-
-
 def _version(which: str, state: ScenarioState) -> int:
     if which == "old":
         return state.old_version
@@ -91,12 +89,6 @@ def _message(state: ScenarioState, what: str) -> DecodedMessage:
     if decoded.payload_error:
         raise DeviceFailure(failure_message(f"a {what} whose payload decodes", str(decoded.payload_error)))
     return decoded
-
-
-async def _send(state: ScenarioState, apdu: bytes) -> None:
-    state.gbcs_mark = len(state.dut.gbcs.delivered)
-    state.gbcs_message = None
-    await state.dut.gbcs.send_to_device(apdu)
 
 
 # -- Given / When ---------------------------------------------------------------------------------------------
@@ -158,7 +150,7 @@ async def send_cs06(
     )
     state.cs06_sent.append(apdu)
     state.cs06_counters.append(state.dcc.last_counter if counter is None else counter)
-    await _send(state, apdu)
+    await send_command(state, apdu)
 
 
 @when(parsers.re(rf"the DCC sends {DUT} the same CS06 command again"))
@@ -166,17 +158,18 @@ async def send_cs06(
 async def replay_cs06(scenario_state: ScenarioState) -> None:
     state = scenario_state
     assert state.cs06_sent, "a step replays a CS06, but none was sent"
-    await _send(state, state.cs06_sent[-1])
+    await send_command(state, state.cs06_sent[-1])
 
 
 @when(parsers.re(r"the DCC cancels the pending future-dated activation"))
 @sync_step
 async def cancel_cs06(scenario_state: ScenarioState) -> None:
-    await _send(scenario_state, scenario_state.dcc.cs06_cancellation())
+    await send_command(scenario_state, scenario_state.dcc.cs06_cancellation())
 
 
 # -- Then: receipt alert ----------------------------------------------------------------------------------------
 @then(parsers.re(rf"{DUT} sends a Firmware Distribution Receipt Alert within the alert budget"))
+@checks("HG-04", "HG-05")
 @sync_step
 async def receipt_alert(scenario_state: ScenarioState) -> None:
     state = scenario_state
@@ -200,14 +193,20 @@ async def receipt_alert(scenario_state: ScenarioState) -> None:
         r"(?P<hash> and the SHA-256 of the image's Manufacturer Image)?"
     )
 )
+@checks("HG-04", "HG-05", "CS-08")
 def receipt_alert_content(scenario_state: ScenarioState, alert: str, hash: str | None) -> None:
     state = scenario_state
     payload: Any = _message(state, "receipt alert").payload
     observed = int(payload["alertCode"])
-    assert observed == int(alert, 16), failure_message(
-        f"alert code {alert} ({'verification successful' if alert == '0x8F72' else 'verification failed'})",
-        f"alert code {observed:#06x}",
-    )
+    about = ("HG-04",) if alert == "0x8F72" else ("HG-05", "CS-08")
+    if observed != int(alert, 16):
+        raise DeviceFailure(
+            failure_message(
+                f"alert code {alert} ({'verification successful' if alert == '0x8F72' else 'verification failed'})",
+                f"alert code {observed:#06x}",
+            ),
+            about,
+        )
     if hash:
         assert state.image is not None
         expected, calculated = state.image.manufacturer_image_hash, bytes(payload["calculatedManufacturerHash"])
@@ -217,6 +216,7 @@ def receipt_alert_content(scenario_state: ScenarioState, alert: str, hash: str |
 
 
 @then(parsers.re(rf"{DUT} sends an alert with alert code 0x8F43 within the alert budget"))
+@checks("HG-19")
 @sync_step
 async def firmware_changed_alert(scenario_state: ScenarioState) -> None:
     """HG-19, for a device that declares PICS GB.HCALCS.ALERT_8F43: 0x8F43 after the activation, under the
@@ -231,22 +231,20 @@ async def firmware_changed_alert(scenario_state: ScenarioState) -> None:
         f"profile declares (PICS GB.HCALCS.ALERT_8F43), as a GBZ alert under message code {code:#06x} (PIXIT "
         "hcalcs.alert_8f43_message_code)",
         stimulus="a CS06 that activated the held image",
-        stimulus_received=lambda: _fetched(state),
+        stimulus_received=lambda: fetched(state) is not None,
     )
 
 
 # -- Then: CS06 responses -----------------------------------------------------------------------------------------
 @then(parsers.re(rf"{DUT} answers with a CS06 response within the GBCS response budget"))
+@checks("HG-11", "HG-05", "HG-08", "HG-09", "HG-10", "HG-12", "HG-13", "HG-14", "HG-20")
 @sync_step
 async def cs06_answered(scenario_state: ScenarioState) -> None:
-    state = scenario_state
-    await receive_apdu(
-        state,
+    await receive_response(
+        scenario_state,
         lambda apdu: _is(apdu, CraFlag.RESPONSE, CS06_MESSAGE_CODE),
-        state.budget("gbcs_response"),
         expected="a CS06 Activate Firmware response through the tunnel",
-        stimulus="the CS06 command (delivered in a GET-RESPONSE)",
-        stimulus_received=lambda: _fetched(state),
+        command="the CS06 command",
     )
 
 
@@ -262,6 +260,7 @@ def _cs06_outcome(state: ScenarioState) -> dict[str, Any] | None:
         r"(?: and the (?P<which>old|new) firmware version)?$"
     )
 )
+@checks("HG-11", "HG-08", "HG-09", "HG-10", "HG-20")
 def cs06_outcome(scenario_state: ScenarioState, code: str, name: str, which: str | None) -> None:
     state = scenario_state
     version = None if which is None else _version(which, state)
@@ -273,12 +272,18 @@ def cs06_outcome(scenario_state: ScenarioState, code: str, name: str, which: str
         raise DeviceFailure(failure_message(wanted, "a NULL response (command accepted for later execution)"))
     observed = (int(outcome["activateImageResponseCode"]), int.from_bytes(outcome["firmwareVersion"], "big"))
     expected = (int(code), observed[1] if version is None else version)
-    assert observed == expected, failure_message(
-        wanted, f"activateImageResponseCode {observed[0]} ({_CODE_NAMES.get(observed[0], '?')}), {_hex(observed[1])}"
-    )
+    if observed != expected:
+        raise DeviceFailure(
+            failure_message(
+                wanted,
+                f"activateImageResponseCode {observed[0]} ({_CODE_NAMES.get(observed[0], '?')}), {_hex(observed[1])}",
+            ),
+            _OUTCOME_REQUIREMENTS.get(int(code), ()),
+        )
 
 
 @then(parsers.re(r"the CS06 response does not report success"))
+@checks("HG-05", "CS-08")
 def cs06_not_success(scenario_state: ScenarioState) -> None:
     outcome = _cs06_outcome(scenario_state)
     if outcome is None:
@@ -291,6 +296,7 @@ def cs06_not_success(scenario_state: ScenarioState) -> None:
 
 
 @then(parsers.re(r"the CS06 response accepts the command for later execution"))
+@checks("HG-12")
 def cs06_accepted(scenario_state: ScenarioState) -> None:
     outcome = _cs06_outcome(scenario_state)
     assert outcome is None, failure_message(
@@ -300,11 +306,11 @@ def cs06_accepted(scenario_state: ScenarioState) -> None:
 
 
 @then(parsers.re(rf"{DUT} sends no CS06 response with an execution outcome within the GBCS response budget"))
+@checks("HG-07", "HG-15")
 @sync_step
 async def cs06_no_outcome(scenario_state: ScenarioState) -> None:
     """HG-07/HG-15: a command failing authentication reveals no outcome (a response without one is allowed)."""
     state = scenario_state
-    budget = state.budget("gbcs_response")
 
     def with_outcome(apdu: bytes) -> bool:
         if not _is(apdu, CraFlag.RESPONSE, CS06_MESSAGE_CODE):
@@ -312,16 +318,8 @@ async def cs06_no_outcome(scenario_state: ScenarioState) -> None:
         payload: Any = decode_message(apdu).payload
         return isinstance(payload, tuple) and payload[0] == "executionOutcome"
 
-    try:
-        apdu = await state.dut.gbcs.receive(with_outcome, budget)
-    except BudgetExpired:
-        if not _fetched(state):
-            raise Inconclusive(
-                no_verdict_message(
-                    "the CS06 command was never fetched by the device (no GET within the budget)",
-                    "check the device's tunnel (see the transcript)",
-                )
-            ) from None
+    apdu = await unanswered(state, with_outcome, command="the CS06 command")
+    if apdu is None:
         return
     kind, value = decode_message(apdu).payload
     raise DeviceFailure(
@@ -334,6 +332,7 @@ async def cs06_no_outcome(scenario_state: ScenarioState) -> None:
 
 # -- Then: CS08 -------------------------------------------------------------------------------------------------
 @then(parsers.re(r"the CS08 response reports the (?P<which>old|new) firmware version"))
+@checks("HG-17", "HG-03", "HG-10", "HG-11")
 def cs08_reports(scenario_state: ScenarioState, which: str) -> None:
     state = scenario_state
     payload: Any = _message(state, "CS08 response").payload
@@ -365,6 +364,7 @@ def _is_future_dated_alert(apdu: bytes) -> bool:
 
 
 @then(parsers.re(rf"{DUT} sends a future-dated activation alert within the alert budget after the execution time"))
+@checks("HG-12", "HG-13")
 @sync_step
 async def future_alert(scenario_state: ScenarioState) -> None:
     state = scenario_state
@@ -374,11 +374,12 @@ async def future_alert(scenario_state: ScenarioState) -> None:
         _after_execution(state),
         expected="a future-dated activation alert (message code 0x00CA) at the execution time",
         stimulus="the future-dated CS06 command",
-        stimulus_received=lambda: len(state.dut.gbcs.delivered) > 0,
+        stimulus_received=lambda: fetched(state) is not None,
     )
 
 
 @then(parsers.re(rf"{DUT} sends no future-dated activation alert within the alert budget after the execution time"))
+@checks("HG-14", "HG-07")
 @sync_step
 async def no_future_alert(scenario_state: ScenarioState) -> None:
     state = scenario_state
@@ -401,6 +402,7 @@ async def no_future_alert(scenario_state: ScenarioState) -> None:
         r"and outcome (?P<code>\d) \((?P<name>\w+)\) with the (?P<which>old|new) firmware version"
     )
 )
+@checks("HG-12", "HG-13", "HG-10", "HG-20")
 def future_alert_content(scenario_state: ScenarioState, alert: str, code: str, name: str, which: str) -> None:
     state = scenario_state
     payload: Any = _message(state, "future-dated alert").payload
@@ -431,6 +433,7 @@ def future_alert_content(scenario_state: ScenarioState, alert: str, code: str, n
 
 # -- Then: load switch ---------------------------------------------------------------------------------------------
 @then(parsers.re(rf"{DUTS} load switch is still on"))
+@checks("HG-18")
 @sync_step
 async def load_switch_still_on(scenario_state: ScenarioState) -> None:
     state = scenario_state

@@ -16,11 +16,13 @@ from harness.verdicts import (
     OUTCOMES,
     PRECEDENCE,
     VERDICT_PROPERTY,
+    AttributionRule,
     DeviceFailure,
     Inconclusive,
     LabError,
     NotApplicable,
     Verdict,
+    attribute_failure,
     classify_exception,
     combine_verdicts,
     decide_run_exit,
@@ -29,9 +31,11 @@ from harness.verdicts import (
     mapping_for,
     no_verdict_message,
     run_exit_code,
+    stimulus_missing,
     verdict_for_expired_budget,
     verdict_for_test,
     verdict_from_report,
+    wrong_stimulus,
 )
 
 pytest_plugins = ["pytester"]
@@ -319,3 +323,40 @@ def test_real_pytest_reports_map_back_to_verdicts(pytester: pytest.Pytester) -> 
     assert {name: verdict_for_test(rs) for name, rs in reports.items()} == RUN_EXPECTED
     skip = next(r for r in reports["test_not_applicable"] if r.skipped)
     assert "NOT_APPLICABLE: PICS OTA.C is false" in str(skip.longrepr)
+
+
+# -- step-level attribution ---------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("declared", "tagged", "narrowed", "requirements", "rule"),
+    [
+        (("HG-17", "HG-03"), ("HG-03",), (), ("HG-03",), AttributionRule.TAGGED),  # a CS08 read after a download
+        (("HG-17", "HG-03"), ("HG-17", "HG-03"), (), ("HG-03", "HG-17"), AttributionRule.TAGGED),
+        (("HG-17", "HG-03"), ("HG-03",), ("HG-17",), ("HG-17",), AttributionRule.STEP),  # narrowed, untagged
+        (("HG-11", "HG-08"), ("HG-18",), (), ("HG-11",), AttributionRule.STEP),  # the step's own: the first
+        ((), ("PZ-13", "CS-09"), (), ("CS-09", "PZ-13"), AttributionRule.SCENARIO),  # nothing declared
+    ],
+)
+def test_a_fail_goes_to_the_failing_steps_tagged_requirements_else_to_its_own(
+    declared, tagged, narrowed, requirements, rule
+):
+    attribution = attribute_failure("Then a step", declared, tagged, narrowed)
+    assert (attribution.requirements, attribution.rule) == (requirements, rule)
+    assert attribution.as_dict()["step_requirements"] == list(declared)
+    assert attribution.as_dict()["note"].startswith(", ".join(requirements))
+
+
+def test_a_device_failure_may_name_the_requirements_its_check_is_about():
+    failure = DeviceFailure(failure_message("x", "y"), requirements=("PZ-24",))
+    assert failure.requirements == ("PZ-24",) and failure.verdict is Verdict.FAIL
+    assert DeviceFailure("plain").requirements == ()
+    signal = expired_budget_signal(
+        budget=Budget("b", 1), expected="e", stimulus="s", stimulus_received=True, requirements=("PZ-31",)
+    )
+    assert isinstance(signal, DeviceFailure) and signal.requirements == ("PZ-31",)
+
+
+def test_a_wrong_stimulus_is_the_suites_error_and_a_missing_one_no_verdict():
+    error, missing = wrong_stimulus("the offer is the device's own code", "report it"), stimulus_missing("the offer")
+    assert classify_exception(error) is Verdict.ERROR and "suspect" not in str(error)
+    assert classify_exception(missing) is Verdict.INCONCLUSIVE and "did not show" not in str(missing)
+    assert "the DUT received the offer" in str(missing)

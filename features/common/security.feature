@@ -15,7 +15,7 @@ Feature: OTA traffic the device must not trust
     And the device is still operational on its old firmware version
 
   @needs:rogue-node
-  @req:CS-12 @req:PZ-21 @pics:GB.ADAPTER.ROGUE_NODE @pics:GB.OTA.C.UPGRADE_TIME_WAIT @assumption
+  @req:CS-12 @req:PZ-21 @pics:GB.ADAPTER.ROGUE_NODE @pics:GB.OTA.C.UPGRADE_TIME_HOLD @assumption
   Scenario: The device ignores an "upgrade now" from a node that is not the Communications Hub
     Given the Communications Hub answers the Upgrade End Request with UpgradeTime 0xFFFFFFFF
     When the device downloads the image

@@ -16,7 +16,7 @@ Feature: Distribution of HCALCS firmware over the Zigbee OTA Upgrade cluster
     And the receipt alert has alert code 0x8F72 and the SHA-256 of the image's Manufacturer Image
     And the message's signature verifies with the HCALCS's digital-signing certificate
 
-  @req:HG-03 @pics:OTA.C.C03.Tx @pics:GB.OTA.C.UPGRADE_TIME_WAIT @assumption
+  @req:HG-03 @pics:OTA.C.C03.Tx @pics:GB.OTA.C.UPGRADE_TIME_HOLD @assumption
   Scenario: The HCALCS does not activate a downloaded image without a CS06 command
     Given the Communications Hub holds a valid image of the next firmware version
     When the HCALCS downloads the image
@@ -26,7 +26,7 @@ Feature: Distribution of HCALCS firmware over the Zigbee OTA Upgrade cluster
     Then the HCALCS answers with a CS08 response within the GBCS response budget
     And the CS08 response reports the old firmware version
 
-  @req:HG-03 @pics:OTA.C.C03.Tx @pics:GB.OTA.C.UPGRADE_TIME_WAIT @assumption
+  @req:HG-03 @pics:OTA.C.C03.Tx @pics:GB.OTA.C.UPGRADE_TIME_HOLD @assumption
   Scenario: The HCALCS does not activate a downloaded image when the Communications Hub says "upgrade now" over Zigbee
     Given the Communications Hub holds a valid image of the next firmware version
     When the HCALCS downloads the image

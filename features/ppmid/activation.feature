@@ -14,7 +14,7 @@ Feature: PPMID activation under the Communications Hub's control
     And the activation budget passes
     Then the PPMID reports the new firmware version in its attributes and in its next query
 
-  @req:PZ-21 @pics:GB.OTA.C.UPGRADE_TIME_WAIT
+  @req:PZ-21 @pics:GB.OTA.C.UPGRADE_TIME_HOLD
   Scenario: The PPMID activates no earlier than the UpgradeTime it was given
     Given the Communications Hub answers the Upgrade End Request with an UpgradeTime 2 hours ahead
     When the PPMID downloads the image
@@ -24,15 +24,21 @@ Feature: PPMID activation under the Communications Hub's control
     And the activation budget passes
     Then the PPMID runs the new firmware version
 
-  @req:PZ-21 @pics:GB.OTA.C.UPGRADE_TIME_WAIT
+  @req:PZ-21 @pics:GB.OTA.C.UPGRADE_TIME_HOLD
   Scenario: The PPMID waits for the Communications Hub when told UpgradeTime 0xFFFFFFFF
     Given the Communications Hub answers the Upgrade End Request with UpgradeTime 0xFFFFFFFF
     When the PPMID downloads the image
     And 3 hours pass
     Then the PPMID still runs its old firmware version
-    And the PPMID sent an Upgrade End Request at least once every 60 minutes while waiting
 
-  @req:PZ-21 @pics:GB.OTA.C.UPGRADE_TIME_WAIT
+  @req:PZ-21 @pics:GB.OTA.C.UPGRADE_END_REASK
+  Scenario: A PPMID told UpgradeTime 0xFFFFFFFF asks again at least every 60 minutes
+    Given the Communications Hub answers the Upgrade End Request with UpgradeTime 0xFFFFFFFF
+    When the PPMID downloads the image
+    And 3 hours pass
+    Then the PPMID sent an Upgrade End Request at least once every 60 minutes while waiting
+
+  @req:PZ-21 @pics:GB.OTA.C.UPGRADE_TIME_HOLD
   Scenario: A waiting PPMID activates when the Communications Hub tells it to upgrade now
     Given the Communications Hub answers the Upgrade End Request with UpgradeTime 0xFFFFFFFF
     When the PPMID downloads the image

@@ -36,7 +36,7 @@ from harness.clock import Budget, BudgetExpired, Clock, as_budget
 from harness.crypto.eui64 import Eui64
 from harness.radio.frames import SE_PROFILE_ID, AddressMode, FrameDirection, RawFrame, zcl_frame
 from harness.radio.glue import HarnessAppMixin
-from harness.transcript import Decoded, Transcript, decode
+from harness.transcript import Decoded, Transcript, TranscriptEntry, decode
 from harness.zigbee.tunneling import (
     MANUFACTURER_CODE_UNUSED,
     NO_TUNNEL_ID,
@@ -98,6 +98,23 @@ class ReceivedApdu:
 
 
 @dataclass(frozen=True, slots=True)
+class FetchedApdu:
+    """An APDU the device fetched: the GET that asked for it and the GET-RESPONSE that carried it.
+
+    Why: a device that polls the tunnel with GET every N seconds gets a command up to N seconds after the CH
+    queued it, so a response budget must run from ``time`` (when the command left in the GET-RESPONSE), not
+    from when the suite queued it. ``get_index`` / ``response_index`` point at the transcript entries (None
+    without a transcript, or when the tap did not record the frame).
+    """
+
+    apdu: bytes
+    time: float
+    get_time: float
+    get_index: int | None
+    response_index: int | None
+
+
+@dataclass(frozen=True, slots=True)
 class TunnelEvent:
     """Something the CH end noticed or decided: a grant, a delivery, an anomaly and how it answered."""
 
@@ -132,8 +149,9 @@ class ChTunnelEnd:
         self.tunnels: dict[int, Tunnel] = {}
         #: APDUs waiting for the device's GET, oldest first.
         self.outbox: deque[bytes] = deque()
-        #: Every APDU delivered in a GET-RESPONSE, in order.
+        #: Every APDU delivered in a GET-RESPONSE, in order; ``fetches`` adds when and through which frames.
         self.delivered: list[bytes] = []
+        self.fetches: list[FetchedApdu] = []
         #: Every APDU the device PUT, in order (``receive`` consumes from ``inbox`` only).
         self.received: list[ReceivedApdu] = []
         self.inbox: list[ReceivedApdu] = []
@@ -185,6 +203,15 @@ class ChTunnelEnd:
             raise BudgetExpired(as_budget(budget, "tunnel request"), "the device to be granted a tunnel")
         assert self.dut_tunnel is not None
         return self.dut_tunnel
+
+    def fetch_of(self, apdu: bytes, since: int = 0) -> FetchedApdu | None:
+        """The first fetch of ``apdu`` among ``fetches[since:]`` (None: the device has not fetched it)."""
+        return next((f for f in self.fetches[since:] if f.apdu == apdu), None)
+
+    async def wait_fetched(self, apdu: bytes, budget: Budget | float, since: int = 0) -> FetchedApdu | None:
+        """Let time run until the device fetched ``apdu`` (a GET answered with it), at most ``budget``."""
+        await self.clock.run_until(lambda: self.fetch_of(apdu, since) is not None, as_budget(budget, "fetch"))
+        return self.fetch_of(apdu, since)
 
     async def wait_delivered(self, count: int, budget: Budget | float) -> bool:
         """Let time run until ``count`` APDUs in all went out in GET-RESPONSEs (False if the budget ran out)."""
@@ -311,9 +338,21 @@ class ChTunnelEnd:
         data = self.config.get_response(len(self.outbox), apdu)
         note = f"GET-RESPONSE on tunnel {tunnel.tunnel_id}: {len(apdu)} octets, {len(self.outbox)} still pending"
         payload = transfer_data_payload(tunnel.tunnel_id, data)
+        get_time, get_entry = self.clock.now(), None if self.transcript is None else self.transcript.entry_for(frame)
+        transcript, response_mark = self.transcript, None if self.transcript is None else self.transcript.mark()
 
         def delivered() -> None:
+            response = None if transcript is None else _sent_entry(transcript, response_mark, note)
             self.delivered.append(apdu)
+            self.fetches.append(
+                FetchedApdu(
+                    apdu,
+                    self.clock.now(),
+                    get_time,
+                    None if get_entry is None else get_entry.index,
+                    None if response is None else response.index,
+                )
+            )
             self._event("delivered", note, frame)
             self.clock.notify()
 
@@ -490,12 +529,18 @@ _HANDLERS: dict[int, _Handler] = {
 }
 
 
+def _sent_entry(transcript: Transcript, since: int | None, note: str) -> TranscriptEntry | None:
+    """The transcript entry of the frame the CH sent with decision ``tunnel: {note}`` (from ``since``)."""
+    return next((e for e in transcript.since(since) if e.is_frame and e.decision == f"tunnel: {note}"), None)
+
+
 def _dashed(device: Device) -> str:
     return Eui64.parse(str(device.ieee)).dashed
 
 
 __all__ = [
     "ChTunnelEnd",
+    "FetchedApdu",
     "GbcsTransport",
     "ReceivedApdu",
     "Tunnel",

@@ -98,6 +98,8 @@ def run_command(args: argparse.Namespace) -> int:
         profile = load_run_profile(args.profile, overrides)  # fail fast, before pytest starts
     except ConfigurationError as err:
         raise ConfigurationError(f"{err}\nACTION: fix the profile and run again.") from None
+    for warning in profile.deprecations:
+        print(f"ota-conformance run: warning: {warning}", file=sys.stderr)
     if args.dry_run:
         return _dry_run(args, profile)
 

@@ -204,6 +204,7 @@ class DutAdapter:
         self._gbcs: ChTunnelEnd | None = None
         self._capabilities: RadioCapabilities | None = None
         self._watched: list[int] = []
+        self._watch_misses = 0
         self._unwatch: Callable[[], None] | None = None
         self._watch_task: asyncio.Task[None] | None = None
         #: On hardware: where zigpy's database and the network backup live (``adapter.state_dir``).
@@ -454,12 +455,47 @@ class DutAdapter:
         cluster class) on its endpoint. A read the DUT does not answer is INCONCLUSIVE."""
         target = self._cluster(self._require_joined(), cluster)
         label = f"{type(target).__name__} {', '.join(map(str, names))}"
-        success, failure = await self._ask(
-            f"read {label}", target.read_attributes(list(names), allow_cache=False), budget, f"Read Attributes {label}"
-        )
-        return AttributeValues(
-            {str(k): v for k, v in success.items()}, {str(k): foundation.Status(v) for k, v in failure.items()}
-        )
+        return await self._read(target, names, budget or self._budget("attribute_read"), f"read {label}")
+
+    async def _read(self, target: Cluster, names: Sequence[str | int], budget: Budget, note: str) -> AttributeValues:
+        """One Read Attributes, its answer taken from the radio tap (``Transcript.zcl_reply``).
+
+        Why not zigpy's own reply matching alone: zigpy drops a frame identical to one it received within
+        10 s, and once the device's 8-bit ZCL sequence number wraps, the answer to a repeated read is exactly
+        such a frame (same TSN, same value). The read would then hang for zigpy's 28 s timeout and a
+        short-lived state would go unseen. zigpy still sends the request (its attribute definitions, its TSN
+        counter, so no request of its own shares the TSN), and the tap sees every answer. A DUT that does not
+        answer within ``budget`` is INCONCLUSIVE (a real radio may lose frames; the DUT is not judged on it).
+        """
+        definitions = [target.find_attribute(name) for name in names]
+        tsn = int(target.endpoint.device.get_sequence())
+        mark = self.transcript.mark()
+        what = f"Read Attributes {type(target).__name__} {', '.join(map(str, names))}"
+        with self.transcript.attribute(note, by="adapter"):
+            request = asyncio.ensure_future(target.read_attributes_raw([d.id for d in definitions], tsn=tsn))
+        reply: list[TranscriptEntry] = []
+
+        def answered() -> bool:
+            found = self.transcript.zcl_reply(target.cluster_id, tsn, since=mark)
+            if found is not None:
+                reply.append(found)
+            return found is not None or request.done()
+
+        try:
+            await self.clock.run_until(answered, budget)
+        finally:
+            if not request.done():
+                request.cancel()  # answered on the tap (zigpy dropped it as a repeat), or out of budget
+        error = request.exception() if request.done() and not request.cancelled() else None
+        if reply:
+            return _attribute_values(names, definitions, reply[0], what)
+        if request.done() and not request.cancelled() and error is None:
+            # zigpy matched an answer the tap did not show: cannot happen with the glue in front of zigpy
+            return _attribute_values(names, definitions, request.result(), what)
+        cause = f"{type(error).__name__}: {error}" if error is not None else f"BudgetExpired: {budget}"
+        if error is not None and not isinstance(error, DELIVERY_ERRORS):
+            raise LabError(no_verdict_message(f"zigpy failed to send {what} ({cause})", _HARNESS_DEFECT)) from error
+        raise _no_answer(what, budget, cause)
 
     async def send_command(
         self, cluster: str | int | type[Cluster], command: str, budget: Budget | None = None, **fields: Any
@@ -483,12 +519,7 @@ class DutAdapter:
             try:
                 return await self.clock.run_until_complete(request, budget, what)
             except (BudgetExpired, *DELIVERY_ERRORS) as err:
-                raise Inconclusive(
-                    no_verdict_message(
-                        f"the DUT did not answer {what} within {budget} ({type(err).__name__}: {err})",
-                        "check that the DUT is powered and joined (see the transcript), then re-run",
-                    )
-                ) from None
+                raise _no_answer(what, budget, f"{type(err).__name__}: {err}") from None
 
     async def is_operational(self, budget: Budget | None = None) -> bool:
         """True when the DUT answers a Basic Read Attributes within ``budget`` (any answer counts)."""
@@ -529,6 +560,7 @@ class DutAdapter:
         self._require_joined()
         self.unwatch_upgrade_status()
         self._watched = []
+        self._watch_misses = 0
         self._unwatch = self.transcript.add_listener(self._on_watched_entry)
         self._sample_upgrade_status()
 
@@ -557,13 +589,20 @@ class DutAdapter:
         if device is None:
             return
         cluster = self._cluster(device, "ota")
-        with self.transcript.attribute("watch ImageUpgradeStatus", by="adapter"):
-            try:
-                success, _ = await cluster.read_attributes(["image_upgrade_status"], allow_cache=False)
-            except DELIVERY_ERRORS:
-                return
-        if "image_upgrade_status" in success:
-            self._watched.append(int(success["image_upgrade_status"]))
+        try:
+            values = await self._read(
+                cluster, ["image_upgrade_status"], self._budget("attribute_read"), "watch ImageUpgradeStatus"
+            )
+        except (Inconclusive, LabError):
+            self._watch_misses += 1  # this sample is lost; the next download step takes the next one
+            return
+        if "image_upgrade_status" in values:
+            self._watched.append(int(values["image_upgrade_status"]))
+
+    @property
+    def watch_misses(self) -> int:
+        """Samples of ``watch_upgrade_status`` that got no answer within ``budgets.attribute_read``."""
+        return self._watch_misses
 
     def _cluster(self, device: Device, cluster: str | int | type[Cluster]) -> Cluster:
         cluster_id = _cluster_id(cluster)
@@ -1025,6 +1064,67 @@ def _power_off(node: Any) -> None:
     power_off = getattr(node, "power_off", None)
     if callable(power_off):
         power_off()
+
+
+_HARNESS_DEFECT = "report this as a harness defect with the run's evidence"
+
+
+def _no_answer(what: str, budget: Budget, cause: str) -> Inconclusive:
+    """A request the DUT did not answer: no verdict on the device (a precondition, or a lost frame)."""
+    return Inconclusive(
+        no_verdict_message(
+            f"the DUT did not answer {what} within {budget} ({cause})",
+            "check that the DUT is powered and joined (see the transcript), then re-run",
+        )
+    )
+
+
+def _attribute_values(
+    names: Sequence[str | int], definitions: Sequence[foundation.ZCLAttributeDef], reply: Any, what: str
+) -> AttributeValues:
+    """The values of a Read Attributes answer (a transcript entry or zigpy's parsed response), typed by the
+    attributes' zigpy definitions and keyed by the names asked for; an attribute the DUT left out of its
+    answer is in neither part (``read_ota_attribute`` reports it as missing)."""
+    if isinstance(reply, TranscriptEntry):
+        if reply.malformed or reply.parsed is None:
+            raise Inconclusive(
+                no_verdict_message(
+                    f"the DUT's answer to {what} does not decode ({reply.error or reply.command})",
+                    "see the transcript entry of the answer",
+                )
+            )
+        reply = reply.parsed
+    by_id = {int(d.id): (str(name), d) for name, d in zip(names, definitions, strict=True)}
+    records = reply.status_records if hasattr(reply, "status_records") else None
+    if records is None:  # a Default Response: one status for the whole request
+        status = foundation.Status(getattr(reply, "status", foundation.Status.FAILURE))
+        return AttributeValues({}, {name: status for name, _ in by_id.values()})
+    values: dict[str, Any] = {}
+    failures: dict[str, foundation.Status] = {}
+    for record in records:
+        if int(record.attrid) not in by_id:
+            continue
+        name, definition = by_id[int(record.attrid)]
+        if record.status == foundation.Status.SUCCESS:
+            values[name] = _typed(definition, record.value)
+        else:
+            failures[name] = foundation.Status(record.status)
+    return AttributeValues(values, failures)
+
+
+def _typed(definition: foundation.ZCLAttributeDef, type_value: Any) -> Any:
+    """A value as zigpy's ``read_attributes`` returns it: in the attribute's declared type, untyped ``dataN``
+    octets re-read with that type (the conversion is private in zigpy, so it is restated here)."""
+    value = getattr(type_value, "value", type_value)
+    if value is None:
+        return None
+    try:
+        if isinstance(value, t.FixedList):
+            typed, _ = definition.type.deserialize(value.serialize())
+            return typed
+        return definition.type(value)
+    except (TypeError, ValueError):
+        return value  # a value outside the declared type stays as the DUT sent it: evidence, not a crash
 
 
 def _quiet_zigpy() -> None:

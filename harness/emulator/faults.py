@@ -144,11 +144,12 @@ class FaultSet:
         "The first request after a power cycle is for an offset it never received.",
     )
     ignore_wait_for_data: bool = _knob(
-        ("PZ-09",),
+        ("PZ-09", "CS-16"),
         "Treats WAIT_FOR_DATA like a lost response: re-requests after its own short response timeout, "
-        "ignoring RequestTime and MinimumBlockPeriod.",
+        "ignoring RequestTime and MinimumBlockPeriod (so it neither tolerates an endless WAIT_FOR_DATA nor "
+        "honours one).",
         "The block is re-requested seconds after WAIT_FOR_DATA instead of after RequestTime; later requests "
-        "are not spaced.",
+        "are not spaced; after its retry limit it aborts long before its wait-for-data limit.",
     )
     ignore_minimum_block_period: bool = _knob(
         ("PZ-09",),

@@ -697,6 +697,7 @@ class HcalcsEmulator(EmulatedZigbeeNode):
             "alert_8f43": bool(profile.pics("GB.HCALCS.ALERT_8F43")),
             "alert_8f43_code": int(pixit("hcalcs.alert_8f43_message_code")),
             "tunnel": TunnelConfig.from_profile(profile),
+            "tunnel_poll_s": float(pixit("tunnel.poll_interval")),
             "endpoint_id": pixit("dut.endpoint"),
             "vendor_public_key": vendor_public_key_pem(profile),
         }

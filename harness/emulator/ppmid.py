@@ -241,6 +241,7 @@ class PpmidEmulator(EmulatedZigbeeNode):
             "device_keys": keystore,
             "tunnel_config": TunnelConfig.from_profile(profile),
             "vendor_public_key": vendor_public_key_pem(profile),
+            "tunnel_poll_s": float(pixit("tunnel.poll_interval")),
         }
         kwargs.update(overrides)
         nwk = kwargs.pop("nwk", None)

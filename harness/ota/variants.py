@@ -42,6 +42,7 @@ from harness.ota.format import (
     with_consistent_lengths,
     with_manufacturer_image,
 )
+from harness.ota.identity import other_image_type, other_manufacturer_code
 from harness.ota.manufacturer import make_manufacturer_image, manufacturer_payload
 from harness.ota.validate import FindingCode
 
@@ -159,11 +160,6 @@ def _reseal(image: OtaImage, context: VariantContext, *, manufacturer: bool) -> 
     return encode_image(seal(image, supplier_key=supplier, manufacturer_key=manufacturer_key))
 
 
-def _other_identity(value: int) -> int:
-    """A different 16-bit code that is never the 0xFFFF wildcard."""
-    return (value + 1) % 0xFFFF
-
-
 # -- derivations --------------------------------------------------------------------------------------
 def _flip_bit(image: OtaImage, _: VariantContext) -> bytes:
     mi = bytearray(_manufacturer_image(image))
@@ -239,11 +235,11 @@ def _resigned(field: str, value: FieldValue) -> Derive:
 
 
 def _other_manufacturer(image: OtaImage, _: VariantContext) -> int:
-    return _other_identity(image.header.manufacturer_code)
+    return other_manufacturer_code(image.header.manufacturer_code)
 
 
 def _other_image_type(image: OtaImage, _: VariantContext) -> int:
-    return _other_identity(image.header.image_type)
+    return other_image_type(image.header.image_type)
 
 
 def _lower_version(_: OtaImage, context: VariantContext) -> int:
@@ -485,13 +481,15 @@ _ALL = (
     ),
     _v(
         "wrong-manufacturer-code",
-        "Manufacturer code + 1 (never the 0xFFFF wildcard)." + _HEADER_ONLY,
+        "Another manufacturer code (harness.ota.identity: never the device's, never the 0xFFFF wildcard)."
+        + _HEADER_ONLY,
         ("CS-06", "PZ-06"),
         _edit("manufacturer_code", _other_manufacturer),
     ),
     _v(
         "wrong-image-type",
-        "Image type + 1 (never the 0xFFFF wildcard)." + _HEADER_ONLY,
+        "Another manufacturer-specific image type (harness.ota.identity: never the device's, never 0xFFFF)."
+        + _HEADER_ONLY,
         ("CS-06", "PZ-06"),
         _edit("image_type", _other_image_type),
     ),
@@ -546,14 +544,14 @@ _ALL = (
     ),
     _v(
         "wrong-manufacturer-code-resigned",
-        "Manufacturer code + 1." + _RESIGNED,
+        "Another manufacturer code." + _RESIGNED,
         ("CS-06", "PZ-06"),
         _resigned("manufacturer_code", _other_manufacturer),
         needs=(Need.MANUFACTURER_KEY, Need.SUPPLIER_KEY),
     ),
     _v(
         "wrong-image-type-resigned",
-        "Image type + 1." + _RESIGNED,
+        "Another image type." + _RESIGNED,
         ("CS-06", "PZ-06"),
         _resigned("image_type", _other_image_type),
         needs=(Need.MANUFACTURER_KEY, Need.SUPPLIER_KEY),

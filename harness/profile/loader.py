@@ -22,6 +22,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode
 
 from harness.errors import ConfigurationError
 from harness.profile.schema import (
+    DEPRECATED_PICS,
     DEVICE_ITEMS,
     PICS_ITEMS,
     PIXIT_ITEMS,
@@ -164,7 +165,7 @@ def _item_type(key: str) -> ValueType | None:
     """The value type behind a dotted key, or None when the key is unknown."""
     section, _, rest = key.partition(".")
     if section == "pics":
-        return BoolType() if rest in PICS_ITEMS else None
+        return BoolType() if rest in PICS_ITEMS or rest in DEPRECATED_PICS else None
     item = _pixit_item(key)
     return item.type if item else None
 
@@ -352,9 +353,16 @@ class Profile:
     """The values as written, kept so that overrides can be re-checked together with the file."""
     setup: RunSetup = field(repr=False)
     """The run's setup decisions: radio kind, clock, image source, what the reports call the run's target."""
+    deprecations: tuple[str, ...] = ()
+    """Warnings about deprecated items the profile uses (``DEPRECATED_PICS``), for the operator."""
 
     def pics(self, item: str) -> bool | None:
-        """True/False as declared; None when the profile does not declare the item (unknown, not false)."""
+        """True/False as declared; None when the profile does not declare the item (unknown, not false).
+
+        A deprecated name answers for the items it stands for: True only when all are, False when any is."""
+        if item in DEPRECATED_PICS:
+            values = [self.declared_pics.get(name) for name in DEPRECATED_PICS[item]]
+            return False if False in values else (True if all(values) else None)
         if item not in PICS_ITEMS:
             raise UnknownItemError(f"pics.{item}: {unknown_key_message('pics.' + item)}")
         return self.declared_pics.get(item)
@@ -409,8 +417,11 @@ class Profile:
             if item.unit:
                 shown["unit"] = item.unit
             pixit[name] = shown
+        identity: dict[str, Any] = {"name": self.name, "path": str(self.path)}
+        if self.deprecations:
+            identity["deprecations"] = list(self.deprecations)
         return {
-            "profile": {"name": self.name, "path": str(self.path)},
+            "profile": identity,
             "device": device,
             "pics": pics,
             "pixit": pixit,
@@ -513,6 +524,7 @@ def _build(name: str, path: Path, entries: Sequence[Entry], problems: list[Profi
             where_of[entry.key] = entry.where
 
     pics = {key.removeprefix("pics."): value for key, value in given.items() if key.startswith("pics.")}
+    deprecations = _expand_deprecated_pics(pics, sources, where_of)
     values = {section: _with_defaults(section, items, given) for section, items in _VALUED_SECTIONS}
     role = values["device"]["role"]
     setup = None
@@ -536,7 +548,30 @@ def _build(name: str, path: Path, entries: Sequence[Entry], problems: list[Profi
         sources=MappingProxyType(sources),
         entries=tuple(entries),
         setup=setup,
+        deprecations=tuple(deprecations),
     )
+
+
+def _expand_deprecated_pics(pics: dict[str, bool], sources: dict[str, Source], where_of: dict[str, Where]) -> list[str]:
+    """Replace each deprecated item declared in ``pics`` by the items it stands for (an item the profile also
+    declares itself keeps its own value); returns one warning per deprecated item used."""
+    warnings = []
+    for old, new in DEPRECATED_PICS.items():
+        if old not in pics:
+            continue
+        value, key = pics.pop(old), f"pics.{old}"
+        taken = [name for name in new if name not in pics]
+        for name in taken:
+            pics[name] = value
+            sources[f"pics.{name}"] = sources[key]
+            where_of[f"pics.{name}"] = where_of[key]
+        kept = [name for name in new if name not in taken]
+        note = f" ({', '.join(kept)} keep their own declarations)" if kept else ""
+        warnings.append(
+            f"{where_of[key]}: pics.{old} is deprecated: it bundles {' and '.join(new)}, so it was read as "
+            f"{str(value).lower()} for {', '.join(taken) or 'none of them'}{note}. Declare those items instead."
+        )
+    return warnings
 
 
 def resolve_profile_path(spec: str | Path | None) -> Path:

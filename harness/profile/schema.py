@@ -46,6 +46,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, ClassVar, Literal
 
 from zigpy.util import convert_install_code
@@ -537,11 +538,19 @@ PICS_ITEMS: Mapping[str, PicsItem] = _pics(
         depends_on=("OTA.C",),
     ),
     PicsItem(
-        "GB.OTA.C.UPGRADE_TIME_WAIT",
-        "Given UpgradeTime 0xFFFFFFFF in Upgrade End Response, the client does not activate and re-sends "
-        "Upgrade End Request within 60 minutes.",
+        "GB.OTA.C.UPGRADE_TIME_HOLD",
+        "Given UpgradeTime 0xFFFFFFFF in an Upgrade End Response, the client does not activate until a later "
+        "Upgrade End Response of the server tells it to (and never before a future UpgradeTime).",
         "own",
         ("PZ-21", "HG-03"),
+        depends_on=("OTA.C",),
+    ),
+    PicsItem(
+        "GB.OTA.C.UPGRADE_END_REASK",
+        "While waiting after UpgradeTime 0xFFFFFFFF, the client re-sends Upgrade End Request at least every "
+        "60 minutes.",
+        "own",
+        ("PZ-21",),
         depends_on=("OTA.C",),
     ),
     PicsItem(
@@ -642,6 +651,14 @@ PICS_ITEMS: Mapping[str, PicsItem] = _pics(
     ),
 )
 
+#: Old PICS item names a profile may still declare, and the items each stands for (a declared value goes to
+#: every one of them the profile does not declare itself; the loader warns). Feature tags use the new names.
+DEPRECATED_PICS: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {
+        # One item bundled two behaviours, so a device with only one could not declare itself honestly.
+        "GB.OTA.C.UPGRADE_TIME_WAIT": ("GB.OTA.C.UPGRADE_TIME_HOLD", "GB.OTA.C.UPGRADE_END_REASK"),
+    }
+)
 BUDGET_UNIT = "s"
 
 PIXIT_ITEMS: Mapping[str, PixitItem] = _pixit(
@@ -959,6 +976,16 @@ PIXIT_ITEMS: Mapping[str, PixitItem] = _pixit(
         default=6,
         assumption=True,
     ),
+    PixitItem(
+        "tunnel.poll_interval",
+        DurationType(),
+        "How often the device polls the tunnel with GET when nothing is pending: a command reaches it up to "
+        "this long after the CH queued it, so the suite waits that long for the fetch and measures GBCS "
+        "response budgets from the GET that returned the command.",
+        default="30s",
+        unit=BUDGET_UNIT,
+        requirements=("HG-17", "PZ-28"),
+    ),
     # --- HCALCS specifics ---
     PixitItem(
         "hcalcs.receipt_alert_message_code",
@@ -1135,6 +1162,12 @@ def reference_markdown() -> str:
         if pics.depends_on:
             meaning += f" Needs {', '.join(pics.depends_on)}."
         lines.append(_row((f"`{pics.name}`", pics.source, _requirement_list(pics.requirements), meaning)))
+    lines += ["", "Deprecated names, still accepted in a profile with a warning (not in feature tags):", ""]
+    lines += [
+        f"- `{old}`: stands for {' and '.join(f'`{name}`' for name in new)}; a declared value goes to each of them "
+        "the profile does not declare itself."
+        for old, new in DEPRECATED_PICS.items()
+    ]
     lines += [
         "",
         "### PIXIT items",

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from harness.errors import ConfigurationError
 from harness.profile.loader import Profile
-from harness.profile.schema import PICS_ITEMS, suggest
+from harness.profile.schema import DEPRECATED_PICS, PICS_ITEMS, suggest
 
 PICS_TAG_PREFIX = "pics:"
 
@@ -66,6 +66,11 @@ def pics_conditions(tags: Iterable[str]) -> tuple[PicsCondition, ...]:
         item = body.removeprefix("!").strip()
         if not item:
             problems.append(f"@{tag}: a PICS tag needs an item name, e.g. @pics:OTA.C or @pics:!GB.DEVICE.SLEEPY")
+        elif item in DEPRECATED_PICS:
+            replacements = " and/or ".join(
+                f"@{PICS_TAG_PREFIX}{'!' if negated else ''}{n}" for n in DEPRECATED_PICS[item]
+            )
+            problems.append(f"@{tag}: deprecated PICS item (it bundles several behaviours); tag {replacements}")
         elif item not in PICS_ITEMS:
             guess = suggest(item, PICS_ITEMS)
             hint = (

@@ -146,6 +146,11 @@ class SpecRequirement:
 
     requirement: Requirement
     scenarios: list[SpecScenario]
+    #: The run's verdict for the requirement as the statement attributes it (step-level: a FAIL counts for the
+    #: requirements its failing step checks), when a run is shown; and the scenarios whose FAIL a step
+    #: attributed to this requirement although they do not tag it.
+    run_verdict: str | None = None
+    attributed_by_step: tuple[str, ...] = ()
 
     @property
     def id(self) -> str:
@@ -178,7 +183,10 @@ class SpecRequirement:
 
     @property
     def verdict(self) -> str | None:
-        """The combined verdict of the scenarios that ran (None: none ran, or nothing to run)."""
+        """The run's verdict for the requirement (the statement's step-level attribution); without one, the
+        combined verdict of the scenarios that ran (None: none ran, or nothing to run)."""
+        if self.run_verdict is not None:
+            return self.run_verdict
         verdicts = [Verdict(s.verdict) for s in self.scenarios if s.verdict is not None]
         return combine_verdicts(verdicts).value if verdicts else None
 
@@ -427,6 +435,31 @@ def _join_run(features: list[SpecFeature], statement: Mapping[str, Any], path: s
     )
 
 
+def _join_requirement_verdicts(
+    requirements: list[SpecRequirement], features: list[SpecFeature], statement: Mapping[str, Any]
+) -> None:
+    """The statement's per-requirement verdicts (step-level attribution: what each scenario says about the
+    requirement) onto the matrix rows, from the scenarios the current feature files still have."""
+    known = {(s.feature_name, s.name) for f in features for s in f.scenarios}
+    entries = {str(e.get("id")): e for e in statement.get("requirements") or [] if isinstance(e, Mapping)}
+    for requirement in requirements:
+        rows = [
+            row
+            for row in (entries.get(requirement.id) or {}).get("scenarios") or []
+            if isinstance(row, Mapping) and (str(row.get("feature")), str(row.get("scenario"))) in known
+        ]
+        verdicts = []
+        for row in rows:
+            try:
+                verdicts.append(Verdict(row.get("requirement_verdict") or row.get("verdict")))
+            except ValueError:
+                verdicts.append(Verdict.ERROR)  # a verdict this version does not know is no verdict
+        if verdicts:
+            requirement.run_verdict = combine_verdicts(verdicts).value
+        tagged = {s.name for s in requirement.scenarios}
+        requirement.attributed_by_step = tuple(str(r["scenario"]) for r in rows if r.get("scenario") not in tagged)
+
+
 # --- the model ------------------------------------------------------------------------------------------
 
 
@@ -456,6 +489,8 @@ def build_spec(
                         )
                     )
     requirements = [SpecRequirement(req, by_requirement.get(req.id, [])) for req in catalogue]
+    if statement is not None:
+        _join_requirement_verdicts(requirements, features, statement)
     groups = [
         (role.value, heading, [r for r in requirements if r.requirement.role is role]) for role, heading in GROUPS
     ]

@@ -69,6 +69,28 @@ class ScenarioResult:
     message: str = ""
     duration_s: float = 0.0
     evidence: dict[str, Any] = field(default_factory=dict)
+    #: Step-level attribution of a FAIL (``harness.verdicts.attribute_failure``): the requirements it is about,
+    #: how they were found (``FailureAttribution.as_dict``), and the tagged requirements the scenario could not
+    #: decide because it stopped at the failure.
+    failed_requirements: list[str] = field(default_factory=list)
+    failure_attribution: dict[str, Any] | None = None
+    undecided_requirements: list[str] = field(default_factory=list)
+
+    def requirement_verdict(self, requirement_id: str) -> Verdict | None:
+        """What this scenario says about one requirement (None: nothing).
+
+        A FAIL counts against the requirements it is attributed to; a tagged requirement the scenario decided
+        before the failing step keeps PASS, one it could not decide is INCONCLUSIVE. Other verdicts apply to
+        every tagged requirement, as before.
+        """
+        failed = set(self.failed_requirements) if self.failure_attribution else set(self.requirement_ids)
+        if self.verdict is Verdict.FAIL and requirement_id in failed:
+            return Verdict.FAIL
+        if requirement_id not in self.requirement_ids:
+            return None
+        if self.verdict is not Verdict.FAIL:
+            return self.verdict
+        return Verdict.INCONCLUSIVE if requirement_id in self.undecided_requirements else Verdict.PASS
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -100,10 +122,11 @@ class RunInfo:
 
 
 def _requirement_entry(req: Requirement, results: list[ScenarioResult]) -> dict[str, Any]:
-    scenarios = [r for r in results if req.id in r.requirement_ids]
+    judged = [(r, v) for r in results if (v := r.requirement_verdict(req.id)) is not None]
+    scenarios = [r for r, _ in judged]
     binds = req.binds.value
     if scenarios:
-        verdict: str | None = combine_verdicts(r.verdict for r in scenarios).value
+        verdict: str | None = combine_verdicts(v for _, v in judged).value
         coverage = "scenarios"
     elif binds == "device":
         verdict, coverage = None, "gap: no scenario yet"
@@ -122,8 +145,15 @@ def _requirement_entry(req: Requirement, results: list[ScenarioResult]) -> dict[
         "coverage": coverage,
         "verdict": verdict,
         "scenarios": [
-            {"scenario": r.scenario, "feature": r.feature, "verdict": r.verdict.value, "message": r.message}
-            for r in scenarios
+            {
+                "scenario": r.scenario,
+                "feature": r.feature,
+                "verdict": r.verdict.value,
+                "message": r.message,
+                "requirement_verdict": v.value,
+                "attribution": (r.failure_attribution or {}).get("note", "") if r.verdict is Verdict.FAIL else "",
+            }
+            for r, v in judged
         ],
     }
 
@@ -260,6 +290,9 @@ def combine_repetitions(models: list[Mapping[str, Any]], run_id: str, catalogue:
                 message=message,
                 duration_s=round(sum(float(s["duration_s"]) for _, s in seen), 3),
                 evidence=_rebase_evidence(chosen.get("evidence", {}), REPEAT_DIR.format(k=k)),
+                failed_requirements=list(chosen.get("failed_requirements") or []),
+                failure_attribution=chosen.get("failure_attribution"),
+                undecided_requirements=list(chosen.get("undecided_requirements") or []),
             )
         )
         rows.append(

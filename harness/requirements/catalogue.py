@@ -61,6 +61,16 @@ Feature lint rules (``lint_feature_file``; each problem has a code)
                             and the scenario carries ``@pics:<that item>`` or ``@pics:!<that item>``. Then
                             the open part is the vendor's declared choice, recorded with the PICS in every
                             report, and the verdict no longer rests on our inference.
+
+With the step library (``steps=``: ``harness.bdd.checks.StepDefinitions``), step-level attribution adds:
+
+``undefined-step``          no step definition matches the step (pytest-bdd would fail the scenario).
+``undeclared-step``         a Then step whose definition declares no requirement (``@checks``): its FAIL
+                            could only be blamed on every tag of the scenario.
+``unchecked-requirement``   ``@req:`` names a requirement no step of the scenario declares: no FAIL of the
+                            scenario can ever be attributed to it, so the tag claims a check that is not made.
+``lint_step_declarations`` checks the declarations themselves: every ID in the catalogue, a device requirement
+that a scenario verifies.
 """
 
 from __future__ import annotations
@@ -73,7 +83,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from importlib import resources
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import yaml
 from pytest_bdd.exceptions import GherkinParseError
@@ -84,6 +94,11 @@ from pytest_bdd.gherkin_parser import get_gherkin_document
 from harness.errors import ConfigurationError
 from harness.profile.needs import need_problem, needs_of, needs_of_steps
 from harness.profile.selection import PicsTagError, pics_conditions
+
+if TYPE_CHECKING:
+    from pytest_bdd.gherkin_parser import Step as GherkinStep
+
+    from harness.bdd.checks import StepDefinitions
 
 CATALOGUE_RESOURCE = "catalogue.yaml"
 
@@ -612,8 +627,61 @@ def _folder_device(path: Path) -> Device | None:
     return next((d for d in Device if below[:1] == (d.value,)), None)
 
 
-def lint_feature_file(path: Path | str, catalogue: Catalogue | None = None) -> list[FeatureProblem]:
-    """Every rule of the tag convention (module docstring) that ``path`` breaks; empty when it is clean."""
+_STEP_TYPES = {"Context": "given", "Action": "when", "Outcome": "then"}
+
+
+def _step_problems(
+    steps: list[GherkinStep],
+    examples: list[dict[str, str]],
+    tags: ScenarioTags,
+    definitions: StepDefinitions,
+) -> Iterator[tuple[int, Coded]]:
+    """Step-level rules for one scenario (its Background's steps first), once per Examples row."""
+    declared: set[str] = set()
+    reported: set[tuple[int, str]] = set()
+    for row in examples or [{}]:
+        last = "given"
+        for step in steps:
+            step_type = _STEP_TYPES.get(step.keyword_type, last)
+            last = step_type
+            text = step.text
+            for name, value in row.items():
+                text = text.replace(f"<{name}>", value)
+            found = definitions.find(step_type, text)
+            problem: Coded | None = None
+            if found is None:
+                problem = ("undefined-step", f"no step definition matches {step.keyword} {text!r}")
+            else:
+                declared.update(found.requirements)
+                if step_type == "then" and not found.requirements:
+                    problem = ("undeclared-step", f"{found.name} declares no requirement (@checks)")
+            if problem and (step.location.line, problem[0]) not in reported:
+                reported.add((step.location.line, problem[0]))
+                yield step.location.line, problem
+    for rid in tags.requirements:
+        if rid not in declared:
+            yield 0, ("unchecked-requirement", f"@req:{rid}: no step of the scenario checks {rid} (@checks)")
+
+
+def lint_step_declarations(definitions: StepDefinitions, catalogue: Catalogue | None = None) -> list[str]:
+    """Problems of the step library's ``@checks`` declarations: an ID not in the catalogue, or one no
+    scenario may check (not a device requirement verified by a scenario)."""
+    catalogue = catalogue if catalogue is not None else load_catalogue()
+    problems = []
+    for definition in definitions.definitions:
+        for rid in definition.requirements:
+            if rid not in catalogue:
+                problems.append(f"{definition.name}: @checks names {rid}, which is not in the catalogue")
+            elif not catalogue.get(rid).checked_by_scenario or catalogue.get(rid).binds is not Binds.DEVICE:
+                problems.append(f"{definition.name}: @checks names {rid}, which no device scenario verifies")
+    return problems
+
+
+def lint_feature_file(
+    path: Path | str, catalogue: Catalogue | None = None, steps: StepDefinitions | None = None
+) -> list[FeatureProblem]:
+    """Every rule of the tag convention (module docstring) that ``path`` breaks; empty when it is clean.
+    With ``steps`` (the step library) the step-level rules too."""
     path = Path(path)
     catalogue = catalogue if catalogue is not None else load_catalogue()
     problems: list[FeatureProblem] = []
@@ -633,24 +701,26 @@ def lint_feature_file(path: Path | str, catalogue: Catalogue | None = None) -> l
         return problems
 
     feature = document.feature
-    scenarios: list[tuple[GherkinScenario, list[GherkinTag], list[str]]] = []
+    scenarios: list[tuple[GherkinScenario, list[GherkinTag]]] = []
+    backgrounds: dict[int, list[GherkinStep]] = {}  # id(scenario) -> the steps of its Background(s)
     all_tags: list[GherkinTag] = list(feature.tags)
-    background = _background(feature.children)
+    feature_background = [step for child in feature.children if child.background for step in child.background.steps]
     for child in feature.children:
         if child.scenario is not None:
-            scenarios.append((child.scenario, list(feature.tags), background))
+            scenarios.append((child.scenario, list(feature.tags)))
+            backgrounds[id(child.scenario)] = feature_background
         elif child.rule is not None:
             all_tags.extend(child.rule.tags)
-            rule_background = [*background, *_background(child.rule.children)]
-            scenarios.extend(
-                (grand.scenario, [*feature.tags, *child.rule.tags], rule_background)
-                for grand in child.rule.children
-                if grand.scenario is not None
-            )
+            rule_background = [s for grand in child.rule.children if grand.background for s in grand.background.steps]
+            for grand in child.rule.children:
+                if grand.scenario is not None:
+                    scenarios.append((grand.scenario, [*feature.tags, *child.rule.tags]))
+                    backgrounds[id(grand.scenario)] = feature_background + rule_background
 
     seen_names: dict[str, int] = {}
     folder_device = _folder_device(path)
-    for scenario, inherited, steps_before in scenarios:
+    for scenario, inherited in scenarios:
+        steps_before = [step.text for step in backgrounds[id(scenario)]]
         all_tags.extend(scenario.tags)
         for examples in scenario.examples:
             all_tags.extend(examples.tags)
@@ -667,6 +737,17 @@ def lint_feature_file(path: Path | str, catalogue: Catalogue | None = None) -> l
         effective = parse_tags(tag.name for tag in [*inherited, *scenario.tags])
         for coded in _scenario_problems(scenario, effective, folder_device, catalogue, steps_before):
             add(line, coded)
+        if steps is not None and scenario.steps:
+            rows = [
+                dict(zip([c.value for c in ex.table_header.cells], [c.value for c in r.cells], strict=False))
+                for ex in scenario.examples
+                if ex.table_header is not None
+                for r in ex.table_body
+            ]
+            for step_line, coded in _step_problems(
+                [*backgrounds[id(scenario)], *scenario.steps], rows, effective, steps
+            ):
+                add(step_line or line, coded)
 
     for tag in all_tags:
         for coded in _tag_problems(tag, catalogue):
@@ -674,15 +755,12 @@ def lint_feature_file(path: Path | str, catalogue: Catalogue | None = None) -> l
     return sorted(problems, key=lambda p: (p.line, p.code, p.message))
 
 
-def _background(children: Iterable[Any]) -> list[str]:
-    """The sentences of the Background steps among a feature's (or a rule's) children."""
-    return [step.text for child in children if child.background is not None for step in child.background.steps]
-
-
-def lint_features(root: Path | str, catalogue: Catalogue | None = None) -> list[FeatureProblem]:
+def lint_features(
+    root: Path | str, catalogue: Catalogue | None = None, steps: StepDefinitions | None = None
+) -> list[FeatureProblem]:
     """``lint_feature_file`` over every ``*.feature`` below ``root`` (none found: no problems)."""
     catalogue = catalogue if catalogue is not None else load_catalogue()
     problems: list[FeatureProblem] = []
     for path in sorted(Path(root).rglob("*.feature")):
-        problems.extend(lint_feature_file(path, catalogue))
+        problems.extend(lint_feature_file(path, catalogue, steps))
     return problems

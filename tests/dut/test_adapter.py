@@ -269,6 +269,40 @@ def test_watching_the_upgrade_status_samples_it_at_each_download_step(joined, ru
     assert len(watch_reads) == 3 and {e.decided_by for e in watch_reads} == {"adapter"}
 
 
+def test_more_than_a_thousand_reads_in_a_row_each_answer_at_once_despite_the_sequence_number_wrap(joined, run, clock):
+    """Every 256th read's answer repeats an earlier one octet for octet (same TSN, same value) within 10 s;
+    zigpy drops such repeats, so its own reply matching would hang that read for 28 s."""
+    budget = Budget("test read", 30)
+
+    async def timed_read() -> tuple[float, object]:
+        started = clock.now()
+        values = await joined.read_attributes("ota", ["image_upgrade_status"], budget)
+        return clock.now() - started, values["image_upgrade_status"]
+
+    results = [run(timed_read()) for _ in range(1100)]
+    assert max(elapsed for elapsed, _ in results) < 0.5
+    assert {int(value) for _, value in results} == {0}
+    assert len(joined.transcript.to_dut("Read_Attributes")) >= 1100
+
+
+def test_the_status_watcher_sees_a_one_second_state_after_more_than_a_thousand_reads(joined, run, clock):
+    node = joined.node
+    joined.watch_upgrade_status()
+    node.set_attribute(Ota.cluster_id, "image_upgrade_status", 1, side=ClusterType.Client)
+    for index in range(1100):  # a fast download: one sample per request, 1,100 of them within 10 s
+        node.image_block(48 * index, 0x01020400)
+        run(clock.run_for(0.005))
+    node.set_attribute(Ota.cluster_id, "image_upgrade_status", 2, side=ClusterType.Client)
+    node.upgrade_end(0x01020400)
+    run(clock.run_for(1.0))  # the state lasts one second
+    node.set_attribute(Ota.cluster_id, "image_upgrade_status", 0, side=ClusterType.Client)
+    node.query_next_image()
+    run(clock.run_for(1.0))
+    seen = joined.watched_upgrade_statuses()
+    assert len(seen) > 1000 and joined.watch_misses == 0
+    assert seen[-2:] == [2, 0]
+
+
 def test_a_dut_without_an_ota_client_on_the_profiles_endpoint_is_inconclusive(clock, run):
     profile = make_profile(
         **{"pixit.emulator.device_class": "dut_test_node:OtherEndpointPpmid", "pixit.dut.endpoint": 2}

@@ -199,6 +199,36 @@ def test_query_helpers(transcript):
     assert transcript.to_dut() == [] and transcript.decisions() == []
 
 
+def test_the_answer_to_a_stimulus_ends_at_the_devices_next_query(transcript):
+    """What the device did in answer to a stimulus stops where a query of its own starts another attempt."""
+    transcript.record_frame(announce())
+    first = transcript.record_frame(frame(FrameDirection.IN, block_request(96)))
+    with transcript.attribute("throttled: WAIT_FOR_DATA for 600 s", in_reply_to=first.index):
+        throttle = transcript.record_frame(
+            frame(FrameDirection.OUT, zcl_frame(RSP.image_block_response.id, b"\x97" + bytes(8), tsn=6, direction=S2C))
+        )
+    again = transcript.record_frame(frame(FrameDirection.IN, block_request(96, tsn=7)))
+    later_query = transcript.record_frame(frame(FrameDirection.IN, query(tsn=8)))
+    transcript.record_frame(frame(FrameDirection.IN, block_request(0, tsn=9)))  # the new attempt
+    assert transcript.answer_window(throttle.index) == [throttle, again]
+    assert transcript.answer_window(later_query.index)[0] is later_query  # a window may start at a query
+    assert transcript.request_answered(throttle) is first and transcript.request_answered(again) is None
+    assert transcript.delivered_to_dut("image_block_response") == [throttle]
+    wait = transcript.delivered_to_dut("image_block_response", predicate=lambda e: e.fields.get("status") == 0)
+    assert wait == []
+
+
+def test_a_reply_is_found_by_cluster_and_sequence_number_even_when_it_repeats_an_earlier_one(transcript):
+    transcript.record_frame(announce())
+    reply = zcl_frame(GC.Read_Attributes_rsp, b"\x06\x00\x00\x30\x00", tsn=0x42, direction=C2S, cluster_specific=False)
+    first = transcript.record_frame(frame(FrameDirection.IN, reply))
+    mark = transcript.mark()
+    repeat = transcript.record_frame(frame(FrameDirection.IN, reply))  # same octets: zigpy would drop it
+    assert transcript.zcl_reply(Ota.cluster_id, 0x42) is first
+    assert transcript.zcl_reply(Ota.cluster_id, 0x42, since=mark) is repeat
+    assert transcript.zcl_reply(Ota.cluster_id, 0x43) is None and transcript.zcl_reply(0x0000, 0x42) is None
+
+
 def test_renderers_and_summary(transcript):
     transcript.record_frame(announce())
     transcript.record_frame(frame(FrameDirection.IN, query()))

@@ -10,16 +10,88 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from pytest_bdd import parsers
 from pytest_bdd.parser import FeatureParser
 
-from harness.requirements import lint_feature_file, lint_features, parse_tags, requirement_ids_from_tags
+import steps
+from harness.bdd.checks import StepDefinition, StepDefinitions, checks, declared_requirements
+from harness.requirements import (
+    lint_feature_file,
+    lint_features,
+    lint_step_declarations,
+    parse_tags,
+    requirement_ids_from_tags,
+)
 
 FEATURES = Path(__file__).resolve().parents[2] / "features"
 
 
 def test_repository_features_follow_the_tag_convention() -> None:
-    problems = lint_features(FEATURES)
+    problems = lint_features(FEATURES, steps=StepDefinitions.registered(steps.STEP_MODULES))
     assert not problems, "feature tag problems:\n" + "\n".join(map(str, problems))
+
+
+def test_every_then_step_of_the_library_declares_catalogue_requirements_it_can_check() -> None:
+    library = StepDefinitions.registered(steps.STEP_MODULES)
+    thens = [d for d in library.definitions if d.type == "then"]
+    assert len(thens) > 40 and all(d.requirements for d in thens), [d.name for d in thens if not d.requirements]
+    assert lint_step_declarations(library) == []
+
+
+def _definition(step_type: str, text: str, *requirements: str) -> StepDefinition:
+    def step() -> None: ...
+
+    return StepDefinition(
+        step_type, parsers.parse(text), checks(*requirements)(step) if requirements else step, requirements
+    )
+
+
+STEP_LEVEL = """\
+    @pics:OTA.C
+    Feature: Step-level sample
+
+      Background:
+        Given the device has joined the HAN
+
+      @req:PZ-13 @req:PZ-11
+      Scenario: A tag no step checks
+        When the image is served
+        Then the device sends Upgrade End Request SUCCESS
+
+      @req:PZ-13
+      Scenario: A Then that declares nothing, and a sentence nobody defined
+        When the image is served
+        Then the device sends Upgrade End Request SUCCESS
+        And the device is happy
+        And something nobody wrote a step for
+"""
+
+
+def test_step_level_rules_find_unchecked_tags_undeclared_thens_and_undefined_steps(tmp_path: Path) -> None:
+    library = StepDefinitions(
+        [
+            _definition("given", "the device has joined the HAN"),
+            _definition("when", "the image is served"),
+            _definition("then", "the device sends Upgrade End Request SUCCESS", "PZ-13"),
+            _definition("then", "the device is happy"),
+        ]
+    )
+    found = [(p.line, p.code) for p in lint_feature_file(_write(tmp_path, STEP_LEVEL), steps=library)]
+    assert found == [(8, "unchecked-requirement"), (16, "undeclared-step"), (17, "undefined-step")]
+    assert lint_feature_file(_write(tmp_path, STEP_LEVEL)) == []  # without the library: tag rules only
+
+
+def test_checks_declares_on_the_function_and_refuses_an_empty_declaration() -> None:
+    @checks("PZ-13", "CS-07")
+    def step() -> None: ...
+
+    assert declared_requirements(step) == ("PZ-13", "CS-07") and declared_requirements(lambda: None) == ()
+    with pytest.raises(ValueError, match="at least one"):
+        checks()
+    bad = StepDefinitions([_definition("then", "x", "PZ-99"), _definition("then", "y", "PZ-05")])
+    problems = lint_step_declarations(bad)
+    assert any("PZ-99" in p and "not in the catalogue" in p for p in problems)
+    assert any("PZ-05" in p and "no device scenario" in p for p in problems)
 
 
 def _write(tmp_path: Path, text: str, folder: str = "common") -> Path:

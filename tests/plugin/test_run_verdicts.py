@@ -45,13 +45,26 @@ Feature: Verdict plumbing
   Scenario: a scenario whose PICS item is false is not applicable
     Given a device
     Then the device behaves
+
+  @req:PZ-24 @req:PZ-13 @req:PZ-26 @pics:OTA.C
+  Scenario: a failing step blames only what it checks
+    Given a device
+    Then the device behaves
+    And the new version is reported wrongly
+    And the identity is checked afterwards
+
+  @req:PZ-23 @pics:OTA.C
+  Scenario: a failing step whose requirement is not tagged blames its own
+    Given a device
+    Then the CS08 answer is missing
 """
 
 STEPS = """\
 import pytest
 from pytest_bdd import given, scenarios, then
 
-from harness.verdicts import Inconclusive, LabError
+from harness.bdd.checks import checks
+from harness.verdicts import DeviceFailure, Inconclusive, LabError
 
 pytest_plugins = ["harness.pytest_plugin"]
 
@@ -62,8 +75,27 @@ def _():
 
 
 @then("the device behaves")
+@checks("PZ-13")
 def _():
     pass
+
+
+@then("the new version is reported wrongly")
+@checks("PZ-24", "PZ-22")
+def _():
+    raise DeviceFailure("expected CurrentFileVersion 0x0200, observed 0x0100", requirements=["PZ-24"])
+
+
+@then("the identity is checked afterwards")
+@checks("PZ-26")
+def _():
+    pass
+
+
+@then("the CS08 answer is missing")
+@checks("PZ-28", "PZ-29")
+def _():
+    raise DeviceFailure("expected a CS08 response, observed none")
 
 
 @then("the device misbehaves")
@@ -129,6 +161,8 @@ EXPECTED = {
     "a lab fault is an error": ("ERROR", "error", "broken"),
     "an async step cannot pass silently": ("ERROR", "error", "broken"),
     "a scenario whose PICS item is false is not applicable": ("NOT_APPLICABLE", "skipped", "skipped"),
+    "a failing step blames only what it checks": ("FAIL", "failure", "failed"),
+    "a failing step whose requirement is not tagged blames its own": ("FAIL", "failure", "failed"),
 }
 
 
@@ -179,6 +213,33 @@ def test_the_requirement_verdicts_and_exit_code(run):
     assert model["run"]["undeclared_pics"] == []
     assert '<td class="FAIL">FAIL</td>' in (run_dir / "conformance.html").read_text()
     assert proc.returncode == 1
+
+
+def test_a_fail_is_attributed_to_the_requirements_its_step_checks(run):
+    """Step-level attribution: the FAIL goes to what the failing step checks and the scenario tags; a tag an
+    earlier step decided keeps PASS, one a later step would have checked is INCONCLUSIVE; a step whose
+    requirements the scenario does not tag blames its own (first) requirement, labelled as such."""
+    _, run_dir = run
+    model = json.loads((run_dir / "conformance.json").read_text())
+    scenarios = {s["scenario"]: s for s in model["scenarios"]}
+    narrowed = scenarios["a failing step blames only what it checks"]
+    assert narrowed["failed_requirements"] == ["PZ-24"] and narrowed["undecided_requirements"] == ["PZ-26"]
+    assert narrowed["failure_attribution"]["rule"] == "tagged"
+    assert narrowed["failure_attribution"]["step"] == "And the new version is reported wrongly"
+    own = scenarios["a failing step whose requirement is not tagged blames its own"]
+    assert own["failed_requirements"] == ["PZ-28"] and own["failure_attribution"]["rule"] == "step"
+    assert "not tagged on this scenario" in own["failure_attribution"]["note"]
+    whole = scenarios["a device that misbehaves fails"]  # its step declares nothing: every tag
+    assert whole["failed_requirements"] == ["PZ-14"] and whole["failure_attribution"]["rule"] == "scenario"
+    assert (
+        "failed_requirements" not in scenarios["a compliant device passes"]
+        or not scenarios["a compliant device passes"]["failed_requirements"]
+    )
+    requirements = {r["id"]: r for r in model["requirements"]}
+    assert requirements["PZ-24"]["verdict"] == "FAIL" and requirements["PZ-26"]["verdict"] == "INCONCLUSIVE"
+    assert requirements["PZ-28"]["verdict"] == "FAIL" and requirements["PZ-23"]["verdict"] == "INCONCLUSIVE"
+    row = next(r for r in requirements["PZ-13"]["scenarios"] if r["scenario"] == narrowed["scenario"])
+    assert (row["verdict"], row["requirement_verdict"]) == ("FAIL", "PASS")
 
 
 @pytest.mark.parametrize(

@@ -439,3 +439,33 @@ def test_a_radio_library_named_by_its_class_is_still_a_radio_library() -> None:
     assert radio_kind("zigate") is RadioKind.LIBRARY
     assert radio_kind(SIM_RADIO) is RadioKind.CLASS
     assert radio_kind("harness.radio.loopback:LoopbackApp") is RadioKind.LOOPBACK
+
+
+def test_the_deprecated_upgrade_time_wait_item_stands_for_both_of_its_behaviours(
+    write_profile: Writer, minimal: str
+) -> None:
+    text = minimal.replace("  OTA.C: true\n", "  OTA.C: true\n  GB.OTA.C.UPGRADE_TIME_WAIT: true\n")
+    profile = load_profile(write_profile(text))
+    assert profile.pics("GB.OTA.C.UPGRADE_TIME_HOLD") is True and profile.pics("GB.OTA.C.UPGRADE_END_REASK") is True
+    assert profile.pics("GB.OTA.C.UPGRADE_TIME_WAIT") is True  # the old name answers for both
+    (warning,) = profile.deprecations
+    assert "dut.yaml:5" in warning and "deprecated" in warning and "GB.OTA.C.UPGRADE_END_REASK" in warning
+    assert profile.sources["pics.GB.OTA.C.UPGRADE_TIME_HOLD"] == "profile"
+    assert profile.effective()["profile"]["deprecations"] == [warning]
+
+
+def test_an_item_the_profile_declares_itself_keeps_its_value_over_the_deprecated_alias(
+    write_profile: Writer, minimal: str
+) -> None:
+    """A device that holds but does not re-ask can now say so; the old item alone could not."""
+    text = minimal.replace(
+        "  OTA.C: true\n", "  OTA.C: true\n  GB.OTA.C.UPGRADE_TIME_WAIT: true\n  GB.OTA.C.UPGRADE_END_REASK: false\n"
+    )
+    profile = load_profile(write_profile(text))
+    assert profile.pics("GB.OTA.C.UPGRADE_TIME_HOLD") is True and profile.pics("GB.OTA.C.UPGRADE_END_REASK") is False
+    assert profile.pics("GB.OTA.C.UPGRADE_TIME_WAIT") is False
+    assert "keep their own declarations" in profile.deprecations[0]
+
+
+def test_a_profile_without_deprecated_items_has_no_warnings(write_profile: Writer, minimal: str) -> None:
+    assert load_profile(write_profile(minimal)).deprecations == ()

@@ -75,6 +75,11 @@ def test_unknown_or_empty_pics_tags_are_errors_not_na(profile: Profile) -> None:
     assert "@pics:: a PICS tag needs an item name" in message
 
 
+def test_a_deprecated_pics_item_in_a_tag_names_the_items_to_tag_instead(profile: Profile) -> None:
+    with pytest.raises(PicsTagError, match=r"deprecated PICS item.*@pics:GB.OTA.C.UPGRADE_TIME_HOLD and/or"):
+        applicability(["pics:GB.OTA.C.UPGRADE_TIME_WAIT"], profile)
+
+
 def test_example_profiles_select_their_role(profile: Profile) -> None:
     ppmid, hcalcs = load_profile("emulated-ppmid"), load_profile("emulated-hcalcs")
     assert applicability(["pics:GB.PPMID.CS09"], ppmid).applicable

@@ -33,7 +33,7 @@ ACTIVATION = """\
       Background:
         Given the PPMID has joined the Communications Hub's network
 
-      @req:PZ-21 @pics:GB.OTA.C.UPGRADE_TIME_WAIT
+      @req:PZ-21 @pics:GB.OTA.C.UPGRADE_TIME_HOLD
       Scenario: The PPMID waits when told to
         Given the Communications Hub answers with UpgradeTime 0xFFFFFFFF
         When the PPMID downloads the image
@@ -172,7 +172,7 @@ def test_scenarios_carry_background_steps_tags_and_examples(features: Path) -> N
     assert [st.keyword for st in waits.steps] == ["Given", "When", "Then"]
     assert waits.requirement_ids == ("PZ-21",)
     assert "spec:ZCL-OTA-11.13" in waits.tags, "feature tags are inherited"
-    assert waits.pics == ("pics:GB.OTA.C.UPGRADE_TIME_WAIT",)
+    assert waits.pics == ("pics:GB.OTA.C.UPGRADE_TIME_HOLD",)
     outline = next(s for s in spec.scenarios if s.keyword == "Scenario Outline")
     assert outline.examples[0].header == ("case", "jitter")
     assert outline.examples[0].rows == (("zero", "0"), ("over", "101"))
@@ -268,6 +268,20 @@ def test_verdicts_join_by_feature_and_scenario_name(features: Path) -> None:
     row = re.search(r'<tr id="row-PZ-21".*?</tr>', pages["matrix.html"], re.S)
     assert row is not None and "verdict FAIL" in row.group(0)
     assert "boom" in pages["req-PZ-21.html"]
+
+
+def test_the_matrix_shows_the_step_level_attribution_of_a_fail(features: Path) -> None:
+    """A FAIL counts for the requirements its failing step checks: PZ-20 and PZ-21 keep PASS (decided before
+    the failing step), and PZ-24, which the step checks but the scenario does not tag, shows the FAIL."""
+    failing = _result("Sample activation", "The PPMID ignores another file", Verdict.FAIL, ["PZ-20", "PZ-21"], "boom")
+    failing.failed_requirements = ["PZ-24"]
+    failing.failure_attribution = {"requirements": ["PZ-24"], "rule": "step", "note": "PZ-24: the step's own"}
+    spec = build_spec(features, statement=_statement(features, [failing]), run_path="reports/x")
+    assert spec.requirement("PZ-24").verdict == "FAIL"
+    assert spec.requirement("PZ-24").attributed_by_step == ("The PPMID ignores another file",)
+    assert spec.requirement("PZ-20").verdict == "PASS" and spec.requirement("PZ-21").verdict == "PASS"
+    row = re.search(r'<tr id="row-PZ-24".*?</tr>', render_pages(spec)["matrix.html"], re.S)
+    assert row is not None and "failed by a step that checks it" in row.group(0) and "verdict FAIL" in row.group(0)
 
 
 def test_without_a_run_every_scenario_requirement_is_not_run(features: Path) -> None:

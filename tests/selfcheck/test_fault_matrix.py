@@ -6,10 +6,12 @@ device the matrix runs ``ota-conformance run`` with its profile once compliant a
 checks:
 
 1. the compliant emulator: every scenario PASS or NOT_APPLICABLE;
-2. each knob is caught: at least one scenario tagged with a requirement the knob violates FAILs (the
-   device's failure, not an error or a missing verdict), none of them ends in ERROR or INCONCLUSIVE, and no
-   scenario of any other requirement FAILs or ERRORs (the failure is reported for the right requirement).
-   Other scenarios may end INCONCLUSIVE: a device that never queries cannot be judged on its download;
+2. each knob is caught: at least one scenario FAILs *for* a requirement the knob violates (the statement's
+   step-level attribution, ``failed_requirements``: what the failing step checks and the scenario tags, else
+   the step's own requirement), none of the scenarios about those requirements ends in ERROR or
+   INCONCLUSIVE, and no FAIL is attributed only to other requirements and no other scenario ERRORs (the
+   failure is reported for the right requirement). Other scenarios may end INCONCLUSIVE: a device that never
+   queries cannot be judged on its download;
 3. no scenario passes whatever the device does: every scenario with a device requirement FAILs under at
    least one knob of its requirements.
 
@@ -99,7 +101,20 @@ def matrix(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], di
 
 
 def _summary(scenarios: dict[str, dict], names: set[str]) -> str:
-    return json.dumps({n: (scenarios[n]["verdict"], scenarios[n]["message"][:240]) for n in sorted(names)}, indent=1)
+    return json.dumps(
+        {
+            n: (scenarios[n]["verdict"], sorted(_failed_for(scenarios[n])), scenarios[n]["message"][:240])
+            for n in sorted(names)
+        },
+        indent=1,
+    )
+
+
+def _failed_for(scenario: dict) -> set[str]:
+    """The requirements a FAILed scenario is attributed to (every tag when the statement has no attribution)."""
+    if scenario["verdict"] != "FAIL":
+        return set()
+    return set(scenario.get("failed_requirements") or scenario["requirement_ids"])
 
 
 def _in_scope(role: str, scenario: dict) -> bool:
@@ -118,16 +133,21 @@ def test_the_compliant_emulator_passes_every_applicable_scenario(matrix, role):
 def test_each_fault_knob_is_caught_for_its_requirements_only(matrix, role, knob):
     violated = set(ROLES[role].faults[knob].requirements)
     scenarios = matrix[role, knob]
-    targeted = {name for name, s in scenarios.items() if violated & set(s["requirement_ids"])}
+    targeted = {name for name, s in scenarios.items() if violated & (set(s["requirement_ids"]) | _failed_for(s))}
     assert targeted, f"no scenario is tagged with {sorted(violated)}: nothing can catch {knob!r}"
-    failed = {name for name in targeted if scenarios[name]["verdict"] == "FAIL"}
+    failed = {name for name in targeted if violated & _failed_for(scenarios[name])}
     assert failed, f"{knob!r} ({sorted(violated)}) was not caught:\n{_summary(scenarios, targeted)}"
     no_verdict = {name for name in targeted if scenarios[name]["verdict"] not in OK | {"FAIL"}}
     assert not no_verdict, f"{knob!r} gave no verdict where it should be caught:\n{_summary(scenarios, no_verdict)}"
     if knob in ROLES[role].pervasive:
         return
-    collateral = {name for name, s in scenarios.items() if name not in targeted and s["verdict"] in COLLATERAL}
-    assert not collateral, f"{knob!r} also failed unrelated scenarios:\n{_summary(scenarios, collateral)}"
+    collateral = {
+        name
+        for name, s in scenarios.items()
+        if (s["verdict"] == "FAIL" and not violated & _failed_for(s))
+        or (name not in targeted and s["verdict"] in COLLATERAL)
+    }
+    assert not collateral, f"{knob!r} also failed unrelated requirements:\n{_summary(scenarios, collateral)}"
 
 
 @pytest.mark.parametrize("role", list(ROLES))

@@ -58,6 +58,26 @@ def test_queued_apdus_reach_the_device_byte_for_byte_in_get_responses(
     assert all(r.frame.profile_id == SE_PROFILE_ID for r in responses)
 
 
+def test_each_fetch_records_when_the_device_took_the_apdu_and_the_frames_that_show_it(
+    granted: TunnelNode, ch: ChTunnelEnd, run, clock, transcript
+) -> None:
+    """A polling device takes a command up to a poll interval after it was queued: the fetch is the moment a
+    GBCS response budget starts, and the transcript shows the GET that returned it."""
+    queued = clock.now()
+    run(ch.send_to_device(APDU_A))
+    assert ch.fetch_of(APDU_A) is None
+    fetch = run(ch.wait_fetched(APDU_A, 120))
+    assert fetch is not None and fetch.apdu == APDU_A and queued < fetch.get_time <= fetch.time <= queued + 30
+    get, response = transcript[fetch.get_index], transcript[fetch.response_index]
+    assert get.command == response.command == "transfer_data"
+    assert get.fields["data"] == b"\x01" and response.fields["data"] == b"\x02\x00" + APDU_A
+    assert get.time == fetch.get_time and response.time == fetch.time
+    run(ch.send_to_device(APDU_A))  # the same command again: a fetch of its own, found from the first one on
+    again = run(ch.wait_fetched(APDU_A, 120, since=1))
+    assert again is not None and again.time > fetch.time and ch.fetches == [fetch, again]
+    assert run(ch.wait_fetched(APDU_B, 5)) is None
+
+
 def test_an_apdu_the_device_puts_reaches_receive_and_the_tap(granted: TunnelNode, ch: ChTunnelEnd, tap: Tap, run):
     mark = tap.mark()
     granted.tunnel.put(b"\x00noise")
