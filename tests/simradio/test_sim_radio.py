@@ -17,7 +17,7 @@ from harness.profile import load_profile
 from harness.radio.loopback import LoopbackApp
 from tests.lab.lab_support import RunResult, run_cli
 
-#: A download, a downgrade, activation waits of hours, a power cycle during a download and one while waiting.
+#: A download, a downgrade, activation waits of hours (hold, and re-ask), a power cycle during a download and one while waiting.
 SUBSET = "successful_download or older_image or upgradetime_0xffffffff or resumes or verified_image_waiting"
 
 
@@ -42,9 +42,9 @@ def test_a_simulated_device_runs_hours_of_scenarios_on_virtual_time_in_seconds(t
     result, statement = run_sim(tmp_path, profile, "-k", SUBSET, "--progress")
     wall = time.monotonic() - started
     verdicts = {s["scenario"]: s["verdict"] for s in statement["scenarios"]}
-    assert len(verdicts) == 5 and set(verdicts.values()) == {"PASS"}, verdicts
+    assert len(verdicts) == 6 and set(verdicts.values()) == {"PASS"}, verdicts
     assert result.code == 0 and wall < 120
-    assert "5 scenarios on the virtual clock (clock: virtual, chosen in the profile)" in result.err
+    assert "6 scenarios on the virtual clock (clock: virtual, chosen in the profile)" in result.err
     assert "3 h 0" in result.err  # the UpgradeTime 0xFFFFFFFF scenario's three hours, in well under a minute
     run = statement["run"]
     assert run["clock"] == "virtual" and run["simulation"] is True and run["radio"] == SIM_RADIO
