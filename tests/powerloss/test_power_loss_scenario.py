@@ -34,7 +34,7 @@ def test_blocks_requested_while_the_switch_was_still_on_count_before_the_power_c
     result, statement = _run(
         tmp_path,
         "-k", "resumes",
-        "--radio", "tests.powerloss.slow_link:SlowLinkLoopback",
+        "--radio", "harness.radio.slow_link:SlowLinkLoopback",
         "--pixit", SWITCH,
         "--pixit", "emulator.power_off_latency=2s",
     )  # fmt: skip
