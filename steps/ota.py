@@ -527,6 +527,7 @@ async def power_cycle_on_activation(scenario_state: ScenarioState) -> None:
     )
     if told is None:
         raise _no_download(state, "the Communications Hub's Upgrade End Response")
+    state.activation_told_mark = told.index
     await _power_cycle(state)
 
 
@@ -1215,7 +1216,10 @@ async def runs_old(scenario_state: ScenarioState) -> None:
 @checks("CS-10", "CS-09")
 @sync_step
 async def runs_valid(scenario_state: ScenarioState) -> None:
+    """CS-10, when the power loss came during the activation: a device that had already activated and rejoined
+    before its power went (a power switch slower than the activation) was not tested, whatever it runs now."""
     state = scenario_state
+    _require_cut_during_activation(state)
     budget = Budget("ZCL read", float(state.profile.pixit_value("budgets.block_response_wait")))
     await state.dut.assert_operational(budget)
     running = int(await state.dut.read_ota_attribute("current_file_version", budget))
@@ -1223,3 +1227,29 @@ async def runs_valid(scenario_state: ScenarioState) -> None:
     assert running in allowed, failure_message(
         f"CurrentFileVersion {_hex(state.old_version)} or {_hex(state.image.file_version)}", _hex(running)
     )
+
+
+def _require_cut_during_activation(state: ScenarioState) -> None:
+    """INCONCLUSIVE when the device rejoined (its activation reboot) after it was told to activate and before the
+    instant it lost power (not its rejoin after the power cycle, which may come at that very instant)."""
+    told = state.activation_told_mark
+    if told is None or not state.dut.power_cycles:
+        return
+    lost_at = state.dut.power_cycles[-1].loss_time
+    rejoined = next(
+        (
+            e
+            for e in state.transcript.since(told)
+            if e.time < lost_at and e.direction is Direction.FROM_DUT and e.matches("Device_annce")
+        ),
+        None,
+    )
+    if rejoined is not None:
+        raise Inconclusive(
+            no_verdict_message(
+                f"the device rejoined at t={rejoined.time:.3f} s, after it was told to activate and before it lost "
+                f"power at t={lost_at:.3f} s: it had finished its activation, so the power loss interrupted nothing",
+                "use a power switch that cuts sooner after its command (adapter.power_cycle_command, "
+                "adapter.power_off_latency), then re-run",
+            )
+        )
