@@ -42,6 +42,7 @@ from harness.emulator.ota_client import OtaClientConfig
 from harness.emulator.ppmid import PpmidEmulator
 from harness.emulator.vendor_image import write_vendor_bench
 from harness.profile import PROFILES_DIR, Profile
+from harness.radio.slow_link import FRAME_DELAY_S
 
 ROLES = ("ppmid", "hcalcs")
 CLOCKS = ("virtual", "real")
@@ -50,17 +51,17 @@ SETTINGS_FILE = "emulator-settings.json"
 #: The radio of a bench whose air takes time (50 ms per frame each way): a power switch that cuts late then
 #: cuts into a running download, as on a real bench.
 SLOW_LINK_RADIO = "harness.radio.slow_link:SlowLinkLoopback"
-#: How long the suite lets a power-cycle command run (PIXIT budgets.power_cycle_command), in seconds.
+#: The bench's power-cycle command: the emulators' power switch (``harness.radio.power_switch``).
 POWER_SWITCH_COMMAND = f"{sys.executable} -m harness.cli.power_switch"
 
 #: The largest OTA file a run serves (a vendor-format image with a 4 KiB payload and the supplier's trailer).
 LARGEST_IMAGE = 4400
-#: The first octet after the last fixed offset the features name (PZ-26 cuts the power at offset 480).
-LAST_FEATURE_OFFSET = 480
-#: The shortest image a run serves (the suite's: a 2 KiB payload and a 60-octet header).
-SHORTEST_IMAGE = 2108
-#: One frame each way on the slow link.
-SLOW_LINK_FRAME_S = 0.05
+#: The shortest (the suite's: a 2 KiB payload after the 60-octet header), the offset at which PZ-26 cuts the
+#: power, and one frame's air time on the slow link: after that offset the download still takes
+#: (2108 - 480 - 64) // 64 blocks × 2 frames × 50 ms ≥ 2.4 s, so a switch cutting within 1 s cuts into it.
+SHORTEST_IMAGE, POWER_CUT_OFFSET = 2108, 480
+REST_OF_DOWNLOAD_S = (SHORTEST_IMAGE - POWER_CUT_OFFSET - 64) // 64 * 2 * FRAME_DELAY_S
+MAX_POWER_OFF_LATENCY_S = 1.0
 #: The longest single WAIT_FOR_DATA (plus MinimumBlockPeriod) a scenario asks the device to honour (PZ-09).
 LONGEST_SINGLE_WAIT_S = 123.0
 #: Margin between a device's own time and the budget its vendor declares for it.
@@ -281,10 +282,11 @@ CONSTRAINTS: tuple[Constraint, ...] = (
     ),
     Constraint(
         "the-power-cut-lands-in-time",
-        "power-off latency ≤ 1 s and ≤ activation delay + swap − 0.5 s; a latency > 0 only on the slow link",
-        "PZ-26 must cut into the download after offset 480 (on the plain loopback it takes no virtual time; "
-        "on the slow link ≥ 2.4 s) and CS-10 into the activation; a later cut tests nothing (the suite says "
-        "INCONCLUSIVE), which is the bench's limit, not the device's",
+        f"power-off latency ≤ {MAX_POWER_OFF_LATENCY_S:g} s and ≤ activation delay + swap − 0.5 s; a latency > 0 "
+        "only on the slow link",
+        f"PZ-26 must cut into the download after offset {POWER_CUT_OFFSET} (on the plain loopback it takes no "
+        f"virtual time; on the slow link ≥ {REST_OF_DOWNLOAD_S:g} s) and CS-10 into the activation; a later cut "
+        "tests nothing (the suite says INCONCLUSIVE), which is the bench's limit, not the device's",
         lambda v: (
             v.power_hook == "snapshot"
             or (
@@ -332,7 +334,21 @@ CONSTRAINTS: tuple[Constraint, ...] = (
         "nothing about it",
         lambda v: v.knob is None or not _gate_problems(v),
     ),
+    Constraint(
+        "knob-stays-observable",
+        "under no-image-zero-version: a running version other than 0x00000000",
+        "the knob reports version 00000000 instead of the running one: a device that runs 00000000 reports "
+        "the same either way, and no suite can tell them apart",
+        lambda v: v.knob != "no-image-zero-version" or v.current_file_version != 0,
+    ),
 )
+
+
+def constraints_markdown() -> str:
+    """The constraints as docs/variation.md lists them (a test keeps the two equal)."""
+    rows = ["| constraint | rule | why a configuration breaking it is no finding |", "|---|---|---|"]
+    rows += [f"| `{c.name}` | {c.rule} | {c.why} |" for c in CONSTRAINTS]
+    return "\n".join(rows) + "\n"
 
 
 def violations(v: Variation) -> list[str]:
@@ -424,10 +440,11 @@ class _Draw:
         return round(max(floor, need * factor + slack), 3)
 
 
-def _version(d: _Draw) -> int:
-    """Even and odd, near both limits or anywhere (never above 0xFFFFFFFD: a next version must exist)."""
-    version = d.integer(0, 0xFFFFFFFD, edges=(0, 1, 2, 0xFFFFFFFC, 0xFFFFFFFD, 0x7FFFFFFF, 0x80000000), p_edge=0.5)
-    return version
+def _version(d: _Draw, knob: str | None) -> int:
+    """Even and odd, near both limits or anywhere (never above 0xFFFFFFFD: a next version must exist; not 0 where
+    a knob's defect would not show: constraint knob-stays-observable)."""
+    low = 1 if knob == "no-image-zero-version" else 0
+    return d.integer(low, 0xFFFFFFFD, edges=(0, 1, 2, 0xFFFFFFFC, 0xFFFFFFFD, 0x7FFFFFFF, 0x80000000), p_edge=0.5)
 
 
 def draw(role: str, seed: int, *, knob: str | None = None, clock: str = "virtual") -> Variation:
@@ -456,7 +473,7 @@ def draw(role: str, seed: int, *, knob: str | None = None, clock: str = "virtual
 
     images = str(gates.get("images") or d.choice(("suite", "vendor")))
     power_hook = "snapshot" if real else d.choice(("snapshot", "command"))
-    latency = 0.0 if power_hook == "snapshot" or d.chance(0.3) else d.seconds(0.05, 1.0)
+    latency = 0.0 if power_hook == "snapshot" or d.chance(0.3) else d.seconds(0.05, MAX_POWER_OFF_LATENCY_S)
     slow_link = (not real) and (latency > 0 or d.chance(0.25))
     # CS-10: the switch must cut before the activation ends (constraint the-power-cut-lands-in-time).
     activation_delay = max(timer(0.0, 30.0), math.ceil((latency + 0.5 - activation_s) * 1000) / 1000)
@@ -492,7 +509,7 @@ def draw(role: str, seed: int, *, knob: str | None = None, clock: str = "virtual
         eui64=eui,
         manufacturer_code=d.integer(0, 0xFFFE, edges=(0x0000, 0x0001, 0x121D, 0xFFFD, 0xFFFE)),
         image_type=d.integer(0, 0xFFBF, edges=(0x0000, 0x0001, 0x0084, 0x0086, 0xFFBE, 0xFFBF)),
-        current_file_version=_version(d),
+        current_file_version=_version(d, knob),
         hardware_version=hardware,
         hardware_range=(low, high),
         endpoint=d.integer(2, 240, edges=(2, 3, 240)),
@@ -565,6 +582,7 @@ def write_bench(v: Variation, directory: Path) -> Path:
     pixit["adapter"]["power_off_latency"] = v.power_off_latency_s if command and v.declares_power_off_latency else None
     pixit["adapter"]["state_dir"] = str(directory / "state")
     pixit["emulator"]["power_off_latency"] = v.power_off_latency_s
+    pixit["emulator"]["faults"] = [v.knob] if v.knob else []
     pixit["emulator"]["device_class"] = f"{__name__}:{'VariedPpmid' if v.role == 'ppmid' else 'VariedHcalcs'}"
     profile = directory / f"varied-{v.role}.yaml"
     profile.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")

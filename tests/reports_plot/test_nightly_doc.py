@@ -21,6 +21,7 @@ def test_the_workflow_runs_the_readme_commands_keeps_history_and_fails_on_the_ru
     commands = [line.strip() for s in steps for line in s.get("run", "").splitlines()]
     assert "make test" in commands and "make report" in commands
     assert ".venv/bin/ota-conformance run --reports-dir reports" in commands
+    assert any(c.startswith("make variation SEEDS=") for c in commands)  # docs/variation.md
     uses = {s["uses"].split("@")[0]: s for s in steps if "uses" in s}
     assert uses["actions/cache/save"]["with"]["path"] == "reports/allure-history.jsonl"
     assert uses["actions/cache/save"]["if"] == "always()"

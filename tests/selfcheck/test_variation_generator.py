@@ -5,6 +5,7 @@ No suite runs here (``test_variation.py`` runs them)."""
 from __future__ import annotations
 
 import dataclasses
+import re
 from functools import cache
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from harness.emulator.variation import (
     VariedHcalcs,
     VariedPpmid,
     _scenario_tags,
+    constraints_markdown,
     draw,
     emulator_settings,
     knob_gates,
@@ -198,3 +200,14 @@ def test_a_knob_configuration_keeps_every_scenario_of_its_requirements_applicabl
 def test_gates_name_tags_the_features_use() -> None:
     used = {tag for role in ROLES for _, tags in _scenario_tags(role) for tag in tags}
     assert set(GATES) <= used
+
+
+def test_the_docs_list_the_constraints_the_code_holds() -> None:
+    text = (PROFILES_DIR.parent / "docs" / "variation.md").read_text(encoding="utf-8")
+    begin = "<!-- BEGIN GENERATED: harness/emulator/variation.py constraints_markdown() -->"
+    end = "<!-- END GENERATED -->"
+    match = re.search(re.escape(begin) + r"\n(.*?)" + re.escape(end), text, re.S)
+    assert match is not None and match.group(1) == constraints_markdown(), (
+        "docs/variation.md's constraints are out of date. ACTION: paste harness.emulator.variation."
+        "constraints_markdown() between its markers"
+    )

@@ -37,14 +37,18 @@ OK = frozenset({"PASS", "NOT_APPLICABLE"})
 #: A compliant run passing fewer scenarios than this ran too little to prove anything.
 MIN_PASSED = {"ppmid": 30, "hcalcs": 25}
 #: The real-clock subset: scenarios whose time is the device's own short timers and the profile's budgets (no
-#: fixed wait of minutes or hours in their text), a download, a lost block, an activation, a power cycle and
-#: GBCS through the tunnel.
+#: fixed wait of minutes or hours in their text): a query, a download, a lost block, an activation, a power
+#: cycle and CS08 through the tunnel; for the HCALCS the receipt alert, CS06 (an image held, none held, held
+#: across a power cycle) and CS08.
 REAL_CLOCK_SUBSET = {
     "ppmid": (
-        "unicast_Image_Notify or whole_image or for_an_offset_it_did_not or lost_Image_Block_Response"
-        " or reports_the_new or verified_image_waiting or answers_CS08_with"
+        "unicast_Image_Notify or whole_image or lost_Image_Block_Response or PPMID_reports_the_new"
+        " or verified_image_waiting or PPMID_answers_CS08_with"
     ),
-    "hcalcs": "signed_0x8F72 or held_image_activates_it or while_no_image or answers_CS08_with",
+    "hcalcs": (
+        "signed_0x8F72 or held_image_activates_it or (while_no_image and not future) or still_held_after_a_power"
+        " or HCALCS_answers_CS08_with"
+    ),
 }
 #: The real-clock subset's budget of wall time, per device (both run at once).
 REAL_CLOCK_WALL_S = 60.0
