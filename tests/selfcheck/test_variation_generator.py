@@ -116,6 +116,7 @@ def test_each_constraint_rejects_what_it_forbids(constraint) -> None:
             "role": "ppmid",
             "resume_download": False,
         },
+        "knob-stays-observable": {"knob": "no-image-zero-version", "current_file_version": 0},
     }
     broken = dataclasses.replace(base, **breakers[constraint.name])
     assert not constraint.holds(broken)
