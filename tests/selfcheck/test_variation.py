@@ -20,7 +20,7 @@ from tests.selfcheck.variation import REAL_CLOCK_WALL_S, SuiteRun, report, run_m
 pytestmark = pytest.mark.xdist_group("variation")
 
 #: Chosen so that together they reach every dimension (``test_the_ci_seeds_cover_every_dimension``).
-CI_SEEDS = {"ppmid": (2862, 3044, 3050, 3433), "hcalcs": (484, 2892, 4036, 4497)}
+CI_SEEDS = {"ppmid": (481, 2063, 4421, 5270), "hcalcs": (484, 1174, 3234, 4407)}
 #: Every knob's varied configuration is drawn from this seed (with the knob's own constraints).
 KNOB_SEED = 340
 #: The real-clock subset's seed, per device.
@@ -84,7 +84,12 @@ def test_the_ci_seeds_cover_every_dimension() -> None:
         assert any(v.power_hook == "command" and v.power_off_latency_s > 0 for v in mine), role
         assert any(v.current_file_version % 2 for v in mine) and any(v.current_file_version % 2 == 0 for v in mine)
         assert any(48 % v.max_block_size for v in mine), role  # offsets the features name are not block starts
-    assert any(v.query_interval_s < 3600 for v in drawn)  # periodic queries inside the scenarios
+    assert any(v.role == "ppmid" and v.query_interval_s <= 300 for v in drawn)  # queries after an update
+    assert any(
+        v.role == "ppmid" and v.slow_link and v.upgrade_end_reask_s == v.budgets["upgrade_end_reask"] for v in drawn
+    )
+    assert {"allow", "reject-lower"} <= {v.downgrade_policy for v in drawn}
+    assert any(v.images == "vendor" and v.hardware_range[0] == v.hardware_range[1] for v in drawn)
     assert any(v.current_file_version >= 0xFFFFFF00 or v.current_file_version <= 0xFF for v in drawn)
 
 
