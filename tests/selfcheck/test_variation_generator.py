@@ -79,6 +79,7 @@ def test_the_draws_reach_the_edges_of_every_range(role: str) -> None:
     assert any(v.hardware_range[0] == v.hardware_range[1] for v in drawn)  # an image for exactly one version
     assert {2, 240} <= {v.endpoint for v in drawn} and 1 not in {v.endpoint for v in drawn}
     assert {16, 64} <= {v.max_block_size for v in drawn}
+    assert {4400, 0xFFFFFFFE} <= {v.storage_capacity for v in drawn}
     assert any(48 % v.max_block_size and 96 % v.max_block_size for v in drawn)  # the features' offsets not starts
     assert {1, 10} <= {v.retry_limit for v in drawn}
     assert {"suite", "vendor"} == {v.images for v in drawn}
