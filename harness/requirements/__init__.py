@@ -14,6 +14,7 @@ from harness.requirements.catalogue import (
     Requirement,
     Role,
     ScenarioTags,
+    Source,
     Verification,
     lint_feature_file,
     lint_features,
@@ -21,6 +22,7 @@ from harness.requirements.catalogue import (
     parse_catalogue,
     parse_tags,
     requirement_ids_from_tags,
+    source_keys,
 )
 
 __all__ = [
@@ -33,6 +35,7 @@ __all__ = [
     "Requirement",
     "Role",
     "ScenarioTags",
+    "Source",
     "Verification",
     "lint_feature_file",
     "lint_features",
@@ -40,4 +43,5 @@ __all__ = [
     "parse_catalogue",
     "parse_tags",
     "requirement_ids_from_tags",
+    "source_keys",
 ]
