@@ -160,13 +160,13 @@ def _run_repeated(args: argparse.Namespace, run_dir: Path) -> int:
             status = status or _PYTEST_INTERNAL_ERROR
             continue
         models.append(json.loads(statement.read_text(encoding="utf-8")))
+        if (models[-1].get("selection") or {}).get("lab_fault"):
+            print(f"ota-conformance run: repetition {k} stopped on a lab fault; no more repetitions.", file=sys.stderr)
+            break  # the verdicts (an ERROR) decide the exit code
         if rep_status in (_PYTEST_INTERRUPTED, _PYTEST_INTERNAL_ERROR):
             status = status or rep_status
         if rep_status == _PYTEST_INTERRUPTED:
             break  # the operator stopped the run: keep what ran
-        if (models[-1].get("selection") or {}).get("lab_fault"):
-            print(f"ota-conformance run: repetition {k} stopped on a lab fault; no more repetitions.", file=sys.stderr)
-            break
     if models:
         combined = combine_repetitions(models, run_dir.name, load_catalogue())
         roles = {s["nodeid"]: s.get("role") for model in models for s in model["scenarios"] if "role" in s}

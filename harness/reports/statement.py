@@ -100,7 +100,7 @@ def _requirement_entry(req: Requirement, results: list[ScenarioResult]) -> dict[
     if scenarios:
         verdict: str | None = combine_verdicts(r.verdict for r in scenarios).value
         coverage = "scenarios"
-    elif binds == "device":
+    elif binds == "device" and req.verification.value == "scenario":
         verdict, coverage = None, "gap: no scenario yet"
     else:
         verdict, coverage = None, f"not a device scenario ({req.verification.value})"
