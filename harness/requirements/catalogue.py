@@ -9,7 +9,9 @@ Catalogue fields (every requirement)
 ``id``            ``PZ-nn`` (PPMID over Zigbee), ``HG-nn`` (HCALCS over GBCS) or ``CS-nn`` (common/security);
                   the prefix fixes ``role`` (ppmid, hcalcs, common).
 ``title``, ``text`` short name; the requirement, precise enough to decide PASS or FAIL.
-``source``        source keys of the domain digest and the specification clause where known.
+``source``        source keys of the domain digest and the specification clause where known; every key
+                  (``S7``) must be listed in the top-level ``sources`` (title and where to find it), so a
+                  report can resolve it.
 ``confidence``    C, C-data, R, I or U (see ``Confidence``).
 ``assumption``    null, or what is inferred and how the suite makes it configurable. Required for I and U.
 ``binds``         whose obligation it is: ``device`` (the device under test), ``ch`` (the Communications Hub,
