@@ -8,10 +8,11 @@ report shows trends and each test's history.
 
 Usage: ``python -m harness.reports.allure [--reports-dir reports] [--run-dir DIR]``. Writes the site into
 ``<run-id>.allure/`` beside the run directory, never into it: the run is signed (``manifest.json``), and a
-file added inside it would make ``ota-conformance verify`` fail. The site loads its data with JavaScript, which
-browsers refuse over ``file://``: it must be served over HTTP (the command to do so is printed). Exit codes:
-0 report written; 2 bad option or no run with ``allure-results`` found; 3 environment: Node.js/npm missing,
-the install or Allure failed.
+file added inside it would make ``ota-conformance verify`` fail. The site gets a manifest of its own (a key
+made for it: integrity only) that names the run's manifest by SHA-256, so ``verify`` works on both. The site
+loads its data with JavaScript, which browsers refuse over ``file://``: it must be served over HTTP (the
+command to do so is printed). Exit codes: 0 report written; 2 bad option or no run with ``allure-results``
+found; 3 environment: Node.js/npm missing, the install or Allure failed.
 """
 
 from __future__ import annotations
@@ -106,6 +107,8 @@ def build_report(reports_dir: Path, run_dir: Path | None = None) -> Path:
         raise ReportError(f"{results} does not exist. ACTION: name a run directory of `make conformance`.", EXIT_USAGE)
     command = ensure_allure(reports_dir / CLI_DIR)
     output = site_dir(run)
+    if output.exists():
+        shutil.rmtree(output)  # derived from the run: rebuilt whole, nothing of its own to lose
     config = write_config(
         reports_dir / CLI_DIR / "allurerc.json", output=output, history=reports_dir / HISTORY_FILE, run_name=run.name
     )
@@ -120,6 +123,10 @@ def build_report(reports_dir: Path, run_dir: Path | None = None) -> Path:
             f"allure generate failed (exit {result.returncode}):\n{result.stdout[-1500:]}{result.stderr[-1500:]}",
             EXIT_ENVIRONMENT,
         )
+    from harness import __version__
+    from harness.reports.manifest import sign_derived
+
+    sign_derived(output, run, __version__)  # a manifest of its own, naming the run's: `verify` checks both
     return output
 
 

@@ -17,10 +17,10 @@ to the statement, arranged for a reader who must act on it:
   with the PICS item and what it means; the profile; the signed manifest.
 
 Where it goes (``report_run``): at the end of ``ota-conformance run`` into the run directory, signed with the
-owner's key or a per-run key (``certify_run``). A later ``ota-conformance report`` never replaces the run's
-signature silently: with the same owned key it re-signs the run and records that it did; otherwise (another
-key, or none: the per-run key is gone) it writes its files into the sibling directory ``<run-id>.report/``
-under a manifest of their own that names the run's manifest by SHA-256.
+owner's key or a per-run key (``harness.cli.report.certify_after_run``). A later ``ota-conformance report``
+never replaces the run's signature silently: with the same owned key it re-signs the run and records that it
+did; otherwise (another key, or none: the per-run key is gone) it writes its files into the sibling directory
+``<run-id>.report/`` under a manifest of their own that names the run's manifest by SHA-256.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ from harness.reports.manifest import (
     CERTIFICATE_NAME,
     MANIFEST_NAME,
     OPENSSL_COMMANDS,
+    derived_from_run,
     manifest_sha256,
     signer_summary,
     verify_run_dir,
@@ -401,13 +402,7 @@ def report_run(run_dir: Path, *, key: SigningKey | None = None, pdf: bool = True
     out_dir = derived_dir(run_dir)
     if out_dir.exists():
         shutil.rmtree(out_dir)  # derived: rebuilt from the run, nothing of its own to lose
-    derived_from = {
-        "run_id": manifest.get("run_id"),
-        "run_dir": f"../{run_dir.name}",
-        "manifest_sha256": manifest_sha256(run_dir),
-        "signer_certificate_sha256": manifest.get("certificate_sha256"),
-    }
-    return write_certification(run_dir, key=key, pdf=pdf, out_dir=out_dir, derived_from=derived_from)
+    return write_certification(run_dir, key=key, pdf=pdf, out_dir=out_dir, derived_from=derived_from_run(run_dir))
 
 
 class RunChangedError(ReportError):

@@ -80,10 +80,12 @@ __all__ = [
     "Verification",
     "certificate_fingerprint",
     "certificate_summary",
+    "derived_from_run",
     "file_entries",
     "manifest_sha256",
     "parse_trust",
     "read_manifest",
+    "sign_derived",
     "verify_run_dir",
     "write_manifest",
 ]
@@ -132,6 +134,32 @@ def manifest_sha256(run_dir: Path) -> str | None:
     """SHA-256 of the directory's manifest.json (what a derived directory records), None without one."""
     path = run_dir / MANIFEST_NAME
     return _sha256(path) if path.is_file() else None
+
+
+def derived_from_run(run_dir: Path) -> dict[str, Any]:
+    """What a directory derived from a run (a report or a site written beside it) records about the run: its id,
+    where it is relative to the derived directory, and its manifest's SHA-256 and signer (None when unsigned)."""
+    manifest: dict[str, Any] = {}
+    if (run_dir / MANIFEST_NAME).is_file():
+        try:
+            manifest = json.loads((run_dir / MANIFEST_NAME).read_bytes())
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            manifest = {}
+    return {
+        "run_id": manifest.get("run_id", run_dir.name),
+        "run_dir": f"../{run_dir.name}",
+        "manifest_sha256": manifest_sha256(run_dir),
+        "signer_certificate_sha256": manifest.get("certificate_sha256"),
+    }
+
+
+def sign_derived(directory: Path, run_dir: Path, suite_version: str) -> Path:
+    """Sign a directory derived from ``run_dir`` with a key made for it (integrity only), naming the run."""
+    derived_from = derived_from_run(run_dir)
+    key = RunKey.generate(str(derived_from["run_id"]), suite_version)
+    return write_manifest(
+        directory, key, run_id=str(derived_from["run_id"]), suite_version=suite_version, derived_from=derived_from
+    )
 
 
 def file_entries(run_dir: Path) -> list[dict[str, Any]]:

@@ -30,6 +30,7 @@ from harness.errors import UsageError
 from harness.reports.evidence_paths import scenario_run_name
 from harness.reports.features import feature_files, features_hash
 from harness.reports.statement import render_html
+from harness.reports.text import plain
 from harness.requirements import Catalogue, Requirement, Role, Verification, load_catalogue, parse_tags
 from harness.verdicts import Verdict, combine_verdicts
 
@@ -448,7 +449,8 @@ def build_spec(
     catalogue = catalogue if catalogue is not None else load_catalogue()
     features, problems = load_features(features_dir)
     current_hash = features_hash(features_dir)
-    run = _join_run(features, statement, run_path, current_hash) if statement is not None else None
+    # plain(): a statement from a version that kept terminal colour codes in its messages shows none here
+    run = _join_run(features, plain(statement), run_path, current_hash) if statement is not None else None
     by_requirement: dict[str, list[SpecScenario]] = defaultdict(list)
     for feature in features:
         for scenario in feature.scenarios:
