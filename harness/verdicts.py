@@ -164,17 +164,18 @@ class DeviceFailure(_VerdictSignal, AssertionError):
 
     ``frame``: the transcript entry the verdict rests on, when the step knows it (the report shows its time
     and frame number in the capture; without it the report names the device's last frame before the verdict).
-    ``budget`` and ``stimulus`` are set by ``expired_budget_signal``: nothing arrived within the budget after
-    the stimulus, so the report shows the stimulus frame and the budget's end.
+    ``budget`` and ``stimulus`` (what was sent, in words naming its command): nothing arrived within the budget
+    after the stimulus, so the report shows the stimulus frame and the budget's end (``expired_budget_signal``
+    sets them).
     """
 
     verdict = Verdict.FAIL
 
-    def __init__(self, message: str, *, frame: Any = None) -> None:
+    def __init__(self, message: str, *, frame: Any = None, budget: Budget | None = None, stimulus: str = "") -> None:
         super().__init__(message)
         self.frame = frame
-        self.budget: Budget | None = None
-        self.stimulus: str = ""
+        self.budget = budget
+        self.stimulus = stimulus
 
 
 class Inconclusive(_VerdictSignal, Exception):
@@ -227,14 +228,14 @@ def expired_budget_signal(
 ) -> DeviceFailure | Inconclusive:
     """The exception a Then-step raises when ``budget`` ran out before ``expected`` was observed."""
     if verdict_for_expired_budget(stimulus_received) is Verdict.FAIL:
-        failure = DeviceFailure(
+        return DeviceFailure(
             failure_message(
                 f"{expected} within {budget} after {stimulus}",
                 f"nothing before the budget expired, although the transcript shows that the DUT received {stimulus}",
-            )
+            ),
+            budget=budget,
+            stimulus=stimulus,
         )
-        failure.budget, failure.stimulus = budget, stimulus
-        return failure
     return Inconclusive(
         no_verdict_message(
             f"{expected} did not arrive within {budget}, and the transcript does not show that the DUT "

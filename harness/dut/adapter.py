@@ -472,7 +472,9 @@ class DutAdapter:
                 failure_message(
                     f"the DUT to answer a Basic Read Attributes within {budget}",
                     "no answer (see the transcript: the request was handed to the radio); it stopped working",
-                )
+                ),
+                budget=budget,
+                stimulus="a Basic Read Attributes",  # the report shows that request's frame and the budget's end
             )
 
     def watch_upgrade_status(self) -> None:

@@ -190,6 +190,8 @@ def _violation_plot(
     if not found:
         return None
     label = f"FAIL: frame {decisive['frame']}" if decisive.get("frame") not in (None, "-") else "FAIL"
+    if decisive.get("kind") == "stimulus":
+        label += f", then nothing within {decisive['budget']}"
     end = origin + float(decisive["budget_end_s"]) if decisive.get("budget_end_s") is not None else None
     figure = render(found[-1], violation=Violation(at, label, budget_end=end))
     decisive["transfer"] = found[-1].number

@@ -231,6 +231,7 @@ def _issue(
         "scenario_anchor": row["anchor"],
         "parts": parts,
         "reason": one_line(parts["reason"] or "no message"),
+        "summary_reason": one_line(parts["reason"] or "no message", 150),  # page 1 holds every problem
         "decisive": decisive,
         "evidence_rows": _evidence_rows(evidence),
         "rerun": _rerun_command(statement, str(scenario.get("nodeid", ""))),
