@@ -159,3 +159,21 @@ def test_terminal_control_sequences_never_reach_an_artefact(fake_run: Path) -> N
             assert not has_control_sequences(path.read_text(encoding="utf-8")), path
     assert "- INVALID_IMAGE" in (fake_run / "conformance.json").read_text()
     assert plain_text("a\x07b\x1b[1mc") == "a\\x07bc"
+
+
+def test_page_one_of_the_pdf_holds_every_fail_of_an_11_fail_run(fake_run: Path) -> None:
+    pypdf = pytest.importorskip("pypdf", reason="pypdf reads the PDF's text back")
+    try:
+        import weasyprint  # noqa: F401
+    except (ImportError, OSError) as err:
+        pytest.skip(f"WeasyPrint cannot write PDFs here: {err}")
+    statement = json.loads((fake_run / "conformance.json").read_text())
+    fail = next(s for s in statement["scenarios"] if s["verdict"] == "FAIL")
+    for n in range(2, 12):
+        statement["scenarios"].append(
+            {**fail, "nodeid": f"{fail['nodeid']}_{n}", "scenario": f"The PPMID rejects tampered image number {n}"}
+        )
+    write_statement(statement, fake_run)
+    write_certification(fake_run, pdf=True)
+    first = " ".join(pypdf.PdfReader(fake_run / PDF_NAME).pages[0].extract_text().split())
+    assert len(re.findall(r"detail \(page \d+\)", first)) == 12, first  # 11 FAILs and the INCONCLUSIVE
