@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -47,16 +47,24 @@ def feature_role(filename: str) -> str | None:
     return None
 
 
-def not_applicable_reason(tags: Iterable[str], feature_file: str, profile: Profile) -> str | None:
-    """Why a scenario does not apply to ``profile`` (its PICS conditions, or a feature of the other device's
-    folder), None when it applies. Raises ConfigurationError for a bad ``@pics:`` tag."""
+#: A further applicability rule: the reason a scenario with these tags does not apply, or None (e.g. the
+#: setup's answer to its ``@needs:`` tags).
+MoreRule = Callable[[list[str]], "str | None"]
+
+
+def not_applicable_reason(
+    tags: Iterable[str], feature_file: str, profile: Profile, more: MoreRule | None = None
+) -> str | None:
+    """Why a scenario does not apply to ``profile`` (its PICS conditions, a feature of the other device's
+    folder, then ``more``), None when it applies. Raises ConfigurationError for a bad ``@pics:`` tag."""
+    tags = list(tags)
     decision = applicability(tags, profile)
     if not decision.applicable:
         return decision.reason
     role = feature_role(feature_file)
     if role not in (None, profile.role):
         return f"a {role.upper()} feature; the device under test is a {profile.role.upper()}"
-    return None
+    return more(tags) if more is not None else None
 
 
 def scenario_key(feature_file: str, scenario: str, example: Mapping[str, Any] | None) -> str:
@@ -67,7 +75,7 @@ def scenario_key(feature_file: str, scenario: str, example: Mapping[str, Any] | 
 
 
 @dataclass(frozen=True)
-class PlannedScenario:
+class ScenarioRun:
     """One scenario run the feature files define (an Outline row counts as one), judged against a profile."""
 
     key: str
@@ -92,8 +100,9 @@ def feature_root(feature_files: Iterable[str], default: Path) -> Path:
     return Path(os.path.commonpath([str(f.parent) for f in files]))
 
 
-def planned_scenarios(features_dir: Path, profile: Profile) -> list[PlannedScenario]:
-    """Every scenario run of the feature files under ``features_dir``, with its applicability to ``profile``.
+def planned_scenarios(features_dir: Path, profile: Profile, more: MoreRule | None = None) -> list[ScenarioRun]:
+    """Every scenario run of the feature files under ``features_dir``, with its applicability to ``profile``
+    (``more``: the same further rule the collection applies, so both agree).
 
     A file that does not parse is skipped here: pytest reports it as a collection error when it is run.
     """
@@ -104,7 +113,7 @@ def planned_scenarios(features_dir: Path, profile: Profile) -> list[PlannedScena
     from harness.reports.evidence_paths import scenario_run_name
     from harness.requirements import requirement_ids_from_tags
 
-    planned: list[PlannedScenario] = []
+    planned: list[ScenarioRun] = []
     for path in sorted(features_dir.rglob("*.feature")):
         try:
             feature = FeatureParser(str(path.parent), path.name).parse()
@@ -118,20 +127,20 @@ def planned_scenarios(features_dir: Path, profile: Profile) -> list[PlannedScena
             for example, example_tags in rows:
                 all_tags = sorted(tags | example_tags)
                 planned.append(
-                    PlannedScenario(
+                    ScenarioRun(
                         key=scenario_key(str(path), template.name, example),
                         feature=feature.name,
                         scenario=scenario_run_name(template.name, example),
                         requirement_ids=tuple(requirement_ids_from_tags(all_tags)),
                         role=feature_role(str(path)),
-                        not_applicable=not_applicable_reason(all_tags, str(path), profile),
+                        not_applicable=not_applicable_reason(all_tags, str(path), profile, more),
                     )
                 )
     return planned
 
 
 def record_selection(
-    planned: Sequence[PlannedScenario],
+    planned: Sequence[ScenarioRun],
     ran_keys: Iterable[str],
     *,
     profile_role: str,
@@ -153,7 +162,7 @@ def record_selection(
     applicable = [p for p in planned if p.applicable]
     other_role = [p for p in planned if p.role not in (None, profile_role)]
 
-    def reason(p: PlannedScenario) -> str:
+    def reason(p: ScenarioRun) -> str:
         if stopped and (selected is None or p.key in selected):
             return LAB_FAULT if lab_fault else STOPPED
         return NOT_SELECTED
@@ -184,7 +193,7 @@ def record_selection(
     }
 
 
-def _requirement_plan(planned: Sequence[PlannedScenario], ran: set[str]) -> dict[str, dict[str, int]]:
+def _requirement_plan(planned: Sequence[ScenarioRun], ran: set[str]) -> dict[str, dict[str, int]]:
     """Per requirement ID: its scenario runs in the feature files, the applicable ones, and how many ran."""
     plan: dict[str, dict[str, int]] = {}
     for p in planned:
@@ -255,7 +264,8 @@ __all__ = [
     "NOT_SELECTED",
     "PARTIAL_HEADLINE",
     "STOPPED",
-    "PlannedScenario",
+    "MoreRule",
+    "ScenarioRun",
     "apply_selection",
     "combine_selections",
     "feature_role",
