@@ -162,17 +162,27 @@ class _VerdictSignal:
 class DeviceFailure(_VerdictSignal, AssertionError):
     """The device was seen to break the requirement (FAIL). Message: see ``failure_message``.
 
-    ``frame``: the transcript entry the verdict rests on, when the step knows it (the report shows its time
-    and frame number in the capture; without it the report names the device's last frame before the verdict).
-    ``budget`` and ``stimulus`` (what was sent, in words naming its command): nothing arrived within the budget
-    after the stimulus, so the report shows the stimulus frame and the budget's end (``expired_budget_signal``
-    sets them).
+    ``requirements`` (optional) narrows the failing step's declared requirements to those this check is
+    about (step-level attribution). ``frame``: the transcript entry the verdict rests on, when the step knows
+    it (the report shows its time and frame number in the capture; without it the report names the device's
+    last frame before the verdict). ``budget`` and ``stimulus`` (what was sent, in words naming its command):
+    nothing arrived within the budget after the stimulus, so the report shows the stimulus frame and the
+    budget's end (``expired_budget_signal`` sets them).
     """
 
     verdict = Verdict.FAIL
 
-    def __init__(self, message: str, *, frame: Any = None, budget: Budget | None = None, stimulus: str = "") -> None:
+    def __init__(
+        self,
+        message: str,
+        requirements: Iterable[str] = (),
+        *,
+        frame: Any = None,
+        budget: Budget | None = None,
+        stimulus: str = "",
+    ) -> None:
         super().__init__(message)
+        self.requirements = tuple(requirements)
         self.frame = frame
         self.budget = budget
         self.stimulus = stimulus
@@ -224,15 +234,17 @@ def verdict_for_expired_budget(stimulus_received: bool) -> Verdict:
 
 
 def expired_budget_signal(
-    *, budget: Budget, expected: str, stimulus: str, stimulus_received: bool
+    *, budget: Budget, expected: str, stimulus: str, stimulus_received: bool, requirements: Iterable[str] = ()
 ) -> DeviceFailure | Inconclusive:
-    """The exception a Then-step raises when ``budget`` ran out before ``expected`` was observed."""
+    """The exception a Then-step raises when ``budget`` ran out before ``expected`` was observed
+    (``requirements``: those of the step's that this expectation is about)."""
     if verdict_for_expired_budget(stimulus_received) is Verdict.FAIL:
         return DeviceFailure(
             failure_message(
                 f"{expected} within {budget} after {stimulus}",
                 f"nothing before the budget expired, although the transcript shows that the DUT received {stimulus}",
             ),
+            requirements,
             budget=budget,
             stimulus=stimulus,
         )
