@@ -1,8 +1,11 @@
 """`ota-conformance image`: inspect, build and derive variants of Zigbee/GB OTA upgrade images.
 
-- `image inspect FILE` validates a file (a vendor's image or one of ours) and prints every header field,
-  the layout, the Manufacturer Image hash, the signature verdict and the findings. Exit 0 valid,
-  1 invalid, 2 unusable (file or key unreadable, bad option).
+- `image inspect FILE` validates a file (a vendor's image or one of ours) and prints where its OTA header is
+  (vendor containers unwrapped as zigpy does: ``harness.ota.containers``), every header field, the layout, the
+  Manufacturer Image hash, the signature verdict and the findings. VALID says what it rests on: a verified
+  signature, "signature not checked: no key", or no signature in the layout. Exit 0 valid, 1 invalid (an OTA
+  file that breaks a rule), 2 unusable (not an OTA file at all: no file identifier; file or key unreadable;
+  bad option).
 - `image build -o OUT` builds a reproducible test image, or with `--variant NAME [--from FILE]` one of the
   named invalid variants (`image variants` lists them).
 """
@@ -22,8 +25,10 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from harness.crypto.eui64 import Eui64
 from harness.errors import ConfigurationError, HarnessError, InputError, UsageError
 from harness.exitcodes import CheckExit
+from harness.ota.containers import OTA_MAGIC_BYTES, Unwrapped, unwrap
+from harness.ota.errors import ImageFormatError
 from harness.ota.factory import DEFAULT_PAYLOAD_SIZE, ImageSpec, build_image
-from harness.ota.format import FC_KNOWN_BITS, Layout, OtaHeader
+from harness.ota.format import FC_KNOWN_BITS, OTA_HEADER_VERSION, OTA_MAGIC, Layout, OtaHeader, parse_header
 from harness.ota.validate import Profile, ValidationReport, validate_image
 from harness.ota.variants import VARIANTS, VariantContext, get_variant
 
@@ -168,8 +173,11 @@ def _inspect(args: argparse.Namespace) -> int:
     data = _read(args.file, "image")
     supplier = load_public_key(args.key) if args.key else None
     manufacturer = load_public_key(args.manufacturer_key) if args.manufacturer_key else None
+    found = unwrap(data)
+    if found is None:
+        raise InputError(not_an_ota_file(args.file, data))
     report = validate_image(
-        data,
+        found.data,
         layout=args.layout,
         profile=args.profile,
         supplier_public_key=supplier,
@@ -178,10 +186,43 @@ def _inspect(args: argparse.Namespace) -> int:
         max_image_size=args.max_size,
     )
     if args.json:
-        print(json.dumps({"file": str(args.file), **report.to_dict()}, indent=2))
+        verdict = {"verdict": verdict_text(report), "signature_checked": report.signature_valid is not None}
+        print(
+            json.dumps({"file": str(args.file), "container": found.to_dict(), **verdict, **report.to_dict()}, indent=2)
+        )
     else:
-        print(render_report(report, str(args.file)))
+        print(render_report(report, str(args.file), found))
     return int(CheckExit.VALID if report.is_valid else CheckExit.INVALID)
+
+
+def not_an_ota_file(path: Path, data: bytes) -> str:
+    """Why ``data`` is not an OTA file (no file identifier anywhere, after unwrapping), and what it looks like."""
+    message = (
+        f"{path} is not an OTA file: no OTA file identifier 0x{OTA_MAGIC:08X} (octets {OTA_MAGIC_BYTES.hex(' ')}) "
+        f"in its {len(data)} octets, in no container zigpy or this suite unwraps (IKEA NGIS, Legrand, Third "
+        "Reality, a vendor prefix)"
+    )
+    try:
+        header = parse_header(data)
+    except ImageFormatError:
+        return message + "."
+    if header.header_version == OTA_HEADER_VERSION and header.total_image_size == len(data):
+        message += (
+            f". Its first octets read as an OTA header whose identifier is 0x{header.file_identifier:08X}: a "
+            "damaged or deliberately wrong identifier (CS-03, variant wrong-magic), which a device must refuse"
+        )
+    return message + "."
+
+
+def verdict_text(report: ValidationReport) -> str:
+    """VALID only with what it rests on: a verified signature, no key to check it, or no signature at all."""
+    if not report.is_valid:
+        return "INVALID"
+    if report.signature_valid:
+        return "VALID (signature verified)"
+    if report.signature is not None:
+        return "VALID (signature not checked: no key)"
+    return "VALID (no supplier signature in this layout)"
 
 
 def _opt(value: int | None, width: int) -> str:
@@ -212,9 +253,12 @@ def _header_lines(h: OtaHeader) -> list[tuple[str, str]]:
     ]
 
 
-def render_report(report: ValidationReport, source: str) -> str:
-    """The human form of a validation report."""
-    lines = [f"file: {source} ({report.size} octets), profile {report.profile}"]
+def render_report(report: ValidationReport, source: str, found: Unwrapped | None = None) -> str:
+    """The human form of a validation report (``found``: where the OTA file was in the input)."""
+    lines = [f"file: {source} ({found.input_size if found else report.size} octets), profile {report.profile}"]
+    if found is not None:
+        lines.append(f"container: {found.description}")
+        lines.append(f"OTA header at offset {found.offset} (0x{found.offset:X}); OTA file of {report.size} octets")
     if report.header is None:
         lines.append("header: unreadable")
     else:
@@ -244,7 +288,7 @@ def render_report(report: ValidationReport, source: str) -> str:
     for f in report.findings:
         where = "" if f.offset is None else f" @{f.offset}"
         lines.append(f"  {f.severity.upper():<7} {f.code}{where}: {f.reason}")
-    lines.append(f"verdict: {'VALID' if report.is_valid else 'INVALID'}")
+    lines.append(f"verdict: {verdict_text(report)}")
     return "\n".join(lines)
 
 

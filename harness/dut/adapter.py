@@ -66,6 +66,7 @@ from harness.verdicts import (
     DeviceFailure,
     Inconclusive,
     LabError,
+    LabFault,
     NotApplicable,
     failure_message,
     no_verdict_message,
@@ -236,7 +237,16 @@ class DutAdapter:
     # -- lifecycle -----------------------------------------------------------------------------------------
     async def start(self) -> None:
         """Start the coordinator with the glue, attach the transcript and the CH, and on a radio that
-        hosts emulated devices build, attach and boot the DUT. Idempotent."""
+        hosts emulated devices build, attach and boot the DUT. Idempotent. A lab error here (coordinator
+        absent, radio library or emulator missing) is a ``LabFault``: no scenario could get past it."""
+        try:
+            await self._start()
+        except LabFault:
+            raise
+        except LabError as err:
+            raise LabFault(err.detail) from err
+
+    async def _start(self) -> None:
         if self.app is not None:
             return
         _quiet_zigpy()
@@ -551,7 +561,9 @@ class DutAdapter:
                 failure_message(
                     f"the DUT to answer a Basic Read Attributes within {budget}",
                     "no answer (see the transcript: the request was handed to the radio); it stopped working",
-                )
+                ),
+                budget=budget,
+                stimulus="a Basic Read Attributes",  # the report shows that request's frame and the budget's end
             )
 
     def watch_upgrade_status(self) -> None:

@@ -6,9 +6,13 @@ way: one JSON-lines file (``historyPath`` in the generated ``allurerc.json``), `
 to which every ``make report`` appends the run it reports; keep that file between runs (CI: cache it) and the
 report shows trends and each test's history.
 
-Usage: ``python -m harness.reports.allure [--reports-dir reports] [--run-dir DIR]``. Writes
-``<run dir>/allure-report/index.html``. Exit codes: 0 report written; 2 bad option or no run with
-``allure-results`` found; 3 environment: Node.js/npm missing, the install or Allure failed.
+Usage: ``python -m harness.reports.allure [--reports-dir reports] [--run-dir DIR]``. Writes the site into
+``<run-id>.allure/`` beside the run directory, never into it: the run is signed (``manifest.json``), and a
+file added inside it would make ``ota-conformance verify`` fail. The site gets a manifest of its own (a key
+made for it: integrity only) that names the run's manifest by SHA-256, so ``verify`` works on both. The site
+loads its data with JavaScript, which browsers refuse over ``file://``: it must be served over HTTP (the
+command to do so is printed). Exit codes: 0 report written; 2 bad option or no run with ``allure-results``
+found; 3 environment: Node.js/npm missing, the install or Allure failed.
 """
 
 from __future__ import annotations
@@ -26,6 +30,8 @@ ALLURE_PACKAGE = "allure"
 ALLURE_VERSION = "3.18.0"
 HISTORY_FILE = "allure-history.jsonl"
 CLI_DIR = ".allure-cli"
+#: The site's directory beside the run: ``<run-id>.allure`` (a derived view, outside the signed run).
+SITE_SUFFIX = ".allure"
 
 EXIT_OK, EXIT_USAGE, EXIT_ENVIRONMENT = 0, 2, 3
 
@@ -36,6 +42,11 @@ class ReportError(Exception):
     def __init__(self, message: str, code: int) -> None:
         super().__init__(message)
         self.code = code
+
+
+def site_dir(run_dir: Path) -> Path:
+    """Where the Allure site of ``run_dir`` goes: beside it, ``<run-id>.allure/``."""
+    return run_dir.with_name(run_dir.name + SITE_SUFFIX)
 
 
 def newest_run(reports_dir: Path) -> Path:
@@ -89,13 +100,15 @@ def write_config(path: Path, *, output: Path, history: Path, run_name: str) -> P
 
 
 def build_report(reports_dir: Path, run_dir: Path | None = None) -> Path:
-    """Build ``<run>/allure-report/`` for ``run_dir`` (default: the newest run) and append it to the history."""
+    """Build ``<run-id>.allure/`` beside ``run_dir`` (default: the newest run) and append it to the history."""
     run = run_dir or newest_run(reports_dir)
     results = run / "allure-results"
     if not results.is_dir():
         raise ReportError(f"{results} does not exist. ACTION: name a run directory of `make conformance`.", EXIT_USAGE)
     command = ensure_allure(reports_dir / CLI_DIR)
-    output = run / "allure-report"
+    output = site_dir(run)
+    if output.exists():
+        shutil.rmtree(output)  # derived from the run: rebuilt whole, nothing of its own to lose
     config = write_config(
         reports_dir / CLI_DIR / "allurerc.json", output=output, history=reports_dir / HISTORY_FILE, run_name=run.name
     )
@@ -110,6 +123,10 @@ def build_report(reports_dir: Path, run_dir: Path | None = None) -> Path:
             f"allure generate failed (exit {result.returncode}):\n{result.stdout[-1500:]}{result.stderr[-1500:]}",
             EXIT_ENVIRONMENT,
         )
+    from harness import __version__
+    from harness.reports.manifest import sign_derived
+
+    sign_derived(output, run, __version__)  # a manifest of its own, naming the run's: `verify` checks both
     return output
 
 
@@ -124,8 +141,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"make report: {err}", file=sys.stderr)
         return err.code
     history = args.reports_dir / HISTORY_FILE
-    print(f"Allure report: {output / 'index.html'} (history: {history}; keep it between runs for trends)")
+    print(f"Allure report: {output}/ (history: {history}; keep it between runs for trends)")
+    print(f"It needs HTTP, not file://. Serve it with `{serve_command(output)}` and open http://localhost:8000/")
     return EXIT_OK
+
+
+def serve_command(site: Path) -> str:
+    """A command that serves the site over HTTP, pasteable in the project directory (the venv's Python)."""
+    from harness.cli.hints import shell_path
+
+    return f"{shell_path(Path(sys.executable))} -m http.server 8000 --bind 127.0.0.1 --directory {shell_path(site)}"
 
 
 if __name__ == "__main__":

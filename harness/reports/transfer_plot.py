@@ -61,6 +61,20 @@ PAUSE, ABORT, REJECTED, COMPLETED, ACTIVATION, REJOIN = (
 )
 
 
+#: The mark of a FAIL's decisive frame (and, when nothing arrived, the budget that ran out).
+VIOLATION = "violation"
+
+
+@dataclass(frozen=True)
+class Violation:
+    """Where a FAIL's verdict rests, on the run's clock: the decisive frame and, for a FAIL where nothing
+    arrived, the end of the budget that ran from it."""
+
+    time: float
+    label: str
+    budget_end: float | None = None
+
+
 @dataclass
 class Block:
     """One Image Block Request and what the hub did with it."""
@@ -248,7 +262,9 @@ def _canvas() -> tuple[Figure, Any]:
     return figure, ax
 
 
-def render(transfer: Transfer, *, clock: str = "virtual", title: str = "") -> Figure:
+def render(
+    transfer: Transfer, *, clock: str = "virtual", title: str = "", violation: Violation | None = None
+) -> Figure:
     """Draw one transfer (valid until the next call; not saved). Every marker kind is its own artist whose
     ``gid`` is the kind; events and pauses are annotations with the same ``gid``.
 
@@ -309,7 +325,8 @@ def render(transfer: Transfer, *, clock: str = "virtual", title: str = "") -> Fi
     top = transfer.image_size or max(b.offset + b.size for b in transfer.blocks)
     if transfer.image_size:
         ax.axhline(transfer.image_size, color="#999", linestyle=":", linewidth=0.8, gid="image-size")
-    left, right = min(xs), max([*xs, *(x_at(e.time) for e in transfer.events)])
+    marks = [] if violation is None else [x_at(t) for t in (violation.time, violation.budget_end) if t is not None]
+    left, right = min([*xs, *marks]), max([*xs, *(x_at(e.time) for e in transfer.events), *marks])
     pad = max((right - left) * 0.03, 0.5)
     ax.set_xlim(left - pad, right + pad)
     for n, event in enumerate(transfer.events):
@@ -326,6 +343,8 @@ def render(transfer: Transfer, *, clock: str = "virtual", title: str = "") -> Fi
             color=_EVENT_COLOURS[event.kind],
             gid=event.kind,
         )
+    if violation is not None:
+        _mark_violation(ax, violation, x_at, top, right_half=x_at(violation.time) > (left + right) / 2)
     ax.set_ylim(0, top * 1.08 + 1)
     # A figure text, not ax.set_title: placing an axes title measures every tick label (~15 ms a plot).
     figure.text(
@@ -341,6 +360,27 @@ def render(transfer: Transfer, *, clock: str = "virtual", title: str = "") -> Fi
     unique = dict(zip(labels, handles, strict=True))
     ax.legend(unique.values(), unique.keys(), fontsize=6, loc="lower right", framealpha=0.8)
     return figure
+
+
+def _mark_violation(ax: Any, violation: Violation, x_at: Any, top: float, *, right_half: bool) -> None:
+    """A thick red line at the decisive frame, labelled; a hatched span to the budget's end when nothing
+    arrived (each artist's ``gid`` is ``VIOLATION``)."""
+    x = x_at(violation.time)
+    if violation.budget_end is not None and x_at(violation.budget_end) > x:
+        ax.axvspan(x, x_at(violation.budget_end), color="#d62728", alpha=0.12, hatch="//", gid=VIOLATION)
+        ax.axvline(x_at(violation.budget_end), color="#d62728", linestyle=":", linewidth=1.5, gid=VIOLATION)
+    ax.axvline(x, color="#d62728", linewidth=2.5, gid=VIOLATION, label="FAIL: decisive frame")
+    ax.annotate(
+        violation.label,
+        (x, top),
+        xytext=(-4 if right_half else 4, 4),
+        textcoords="offset points",
+        ha="right" if right_half else "left",
+        fontsize=8,
+        fontweight="bold",
+        color="#d62728",
+        gid=VIOLATION,
+    )
 
 
 def png_bytes(figure: Figure) -> bytes:

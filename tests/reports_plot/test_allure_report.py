@@ -43,13 +43,13 @@ def test_the_newest_run_is_the_one_whose_allure_results_were_written_last(tmp_pa
 def test_the_config_points_allure_3_at_one_history_file_kept_beside_the_runs(tmp_path):
     config = report.write_config(
         tmp_path / report.CLI_DIR / "allurerc.json",
-        output=tmp_path / "r1" / "allure-report",
+        output=report.site_dir(tmp_path / "r1"),
         history=tmp_path / report.HISTORY_FILE,
         run_name="r1",
     )
     data = json.loads(config.read_text())
     assert data["historyPath"] == str((tmp_path / "allure-history.jsonl").resolve())
-    assert data["output"] == str((tmp_path / "r1" / "allure-report").resolve())
+    assert data["output"] == str((tmp_path / "r1.allure").resolve())
     assert data["name"] == "GB OTA conformance: r1"
 
 
