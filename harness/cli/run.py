@@ -150,7 +150,9 @@ def _pytest_args(args: argparse.Namespace, run_dir: Path, allure_dir: Path) -> l
         *([] if tracebacks else ["--tb=no", "-rN"]),
         *progress,
         *_profile_args(args),
+        *([f"--transfer-plots={args.transfer_plots}"] if args.transfer_plots else []),
         *args.extra,
+        "--color=no",  # last, so it wins: no terminal colour codes in junit.xml, Allure or the statement
     ]
 
 
@@ -162,9 +164,6 @@ def _profile_args(args: argparse.Namespace) -> list[str]:
         *(["--radio", args.radio] if args.radio else []),
         *(["--device", args.device] if args.device else []),
         *(["--clock", args.clock] if args.clock else []),
-        *([f"--transfer-plots={args.transfer_plots}"] if args.transfer_plots else []),
-        *args.extra,
-        "--color=no",  # last, so it wins: no terminal colour codes in junit.xml, Allure or the statement
     ]
 
 

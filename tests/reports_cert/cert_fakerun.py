@@ -33,7 +33,7 @@ VIOLATION = f"{FAIL_DIR}/violation.png"
 CAPTURE = f"{FAIL_DIR}/capture.pcapng"
 TRANSCRIPT = f"{FAIL_DIR}/transcript.txt"
 OUTLINE_ROW = "The PPMID ignores a broadcast Image Notify it must ignore (jitter 0)"
-NA_PICS = "GB.OTA.C.UPGRADE_TIME_WAIT"
+NA_PICS = "GB.OTA.C.UPGRADE_TIME_HOLD"
 NOT_RUN = "The PPMID queries after a unicast Image Notify"
 DECISIVE = {
     "kind": "observed",
