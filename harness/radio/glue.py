@@ -17,6 +17,11 @@ whatever the radio. What it does there, in order:
    sent it (``send_ota_frame``, ``send_raw_zcl`` or inside ``suite_ota_transmit()``). zigpy may still *ask*
    the OTA client (Read_Attributes); it may never *command or answer* it. Suppressed frames stay in the
    tap with a note, as the stimulus the DUT did not get.
+
+The **reference mode** (``set_mode(GlueMode.REFERENCE)``) keeps only step 2: no tap, no interception, no
+suppression, so zigpy's own stack (its OTA server included) sees and answers everything. It exists for
+``make bench``, which measures the suite's full path against zigpy's OTA server on the same radio and the
+same emulated device; a conformance run never uses it.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import enum
 import inspect
 import logging
 from collections.abc import Awaitable, Callable, Iterator
@@ -73,6 +79,14 @@ NOTE_SUPPRESSED_OTHER = "suppressed: zigpy OTA frame the suite's CH did not send
 OtaHandler = Callable[[t.ZigbeePacket, RawFrame], Awaitable[None] | None]
 FrameListener = Callable[[RawFrame], None]
 
+
+class GlueMode(enum.StrEnum):
+    """What the glue does with the frames it sees (see the module docstring)."""
+
+    SUITE = "suite"  # tap, remap, intercept OTA requests, suppress zigpy's OTA frames: the conformance path
+    REFERENCE = "reference"  # remap only: zigpy answers everything (the bench's reference)
+
+
 _SUITE_OTA_TX: contextvars.ContextVar[bool] = contextvars.ContextVar("harness_suite_ota_tx", default=False)
 
 
@@ -83,6 +97,7 @@ class HarnessAppMixin(zigpy.application.ControllerApplication):
         super().__init__(config)
         self._frame_listeners: list[FrameListener] = []
         self._ota_handler: OtaHandler | None = None
+        self._reference = False
         try:
             self._tap_loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
         except RuntimeError:
@@ -104,6 +119,14 @@ class HarnessAppMixin(zigpy.application.ControllerApplication):
                 LOGGER.exception("frame listener %r failed on %r", listener, frame)
         return frame
 
+    def set_mode(self, mode: GlueMode) -> None:
+        """Switch between the suite's path and the remap-only reference path (``make bench``)."""
+        self._reference = mode is GlueMode.REFERENCE
+
+    @property
+    def mode(self) -> GlueMode:
+        return GlueMode.REFERENCE if self._reference else GlueMode.SUITE
+
     # -- receive path -------------------------------------------------------------------------------------
     def set_ota_handler(self, handler: OtaHandler | None) -> None:
         """Route the DUT's cluster 0x0019 frames to ``handler`` (the suite's OTA server); None detaches it."""
@@ -111,6 +134,11 @@ class HarnessAppMixin(zigpy.application.ControllerApplication):
 
     def packet_received(self, packet: t.ZigbeePacket) -> None:
         """Tap first; then OTA frames go to the suite's server (replies also to zigpy), the rest to zigpy."""
+        if self._reference:
+            if packet.profile_id == SE_PROFILE_ID:
+                packet = packet.replace(profile_id=HA_PROFILE_ID)
+            super().packet_received(packet)
+            return
         is_ota = _is_ota(packet)
         to_zigpy = not is_ota or _is_reply(packet)
         note = ""
@@ -152,6 +180,9 @@ class HarnessAppMixin(zigpy.application.ControllerApplication):
             _SUITE_OTA_TX.reset(token)
 
     async def send_packet(self, packet: t.ZigbeePacket) -> None:
+        if self._reference:
+            await super().send_packet(packet)
+            return
         note, suppressed = "", False
         if _is_ota(packet):
             if _SUITE_OTA_TX.get():
