@@ -109,9 +109,9 @@ class HarnessAppMixin(zigpy.application.ControllerApplication):
         self._frame_listeners.append(listener)
         return lambda: self._frame_listeners.remove(listener) if listener in self._frame_listeners else None
 
-    def _tap(self, direction: FrameDirection, packet: t.ZigbeePacket, note: str) -> RawFrame:
+    def _tap(self, direction: FrameDirection, packet: t.ZigbeePacket, note: str, data: bytes) -> RawFrame:
         loop = self._tap_loop or asyncio.get_running_loop()
-        frame = RawFrame.from_packet(direction, packet, loop.time(), note)
+        frame = RawFrame.from_packet(direction, packet, loop.time(), note, data)
         for listener in list(self._frame_listeners):
             try:
                 listener(frame)
@@ -139,13 +139,14 @@ class HarnessAppMixin(zigpy.application.ControllerApplication):
                 packet = packet.replace(profile_id=HA_PROFILE_ID)
             super().packet_received(packet)
             return
+        data = packet.data.serialize()
         is_ota = _is_ota(packet)
-        to_zigpy = not is_ota or _is_reply(packet)
+        to_zigpy = not is_ota or _is_reply(data)
         note = ""
         if is_ota:
             note = NOTE_OTA_TO_SERVER if self._ota_handler is not None else NOTE_NO_OTA_SERVER
             note += NOTE_REPLY_ALSO_TO_ZIGPY if to_zigpy else ""
-        frame = self._tap(FrameDirection.IN, packet, note)
+        frame = self._tap(FrameDirection.IN, packet, note, data)
 
         if is_ota and self._ota_handler is not None:
             self._call_ota_handler(packet, frame)
@@ -184,13 +185,14 @@ class HarnessAppMixin(zigpy.application.ControllerApplication):
             await super().send_packet(packet)
             return
         note, suppressed = "", False
+        data = packet.data.serialize()
         if _is_ota(packet):
             if _SUITE_OTA_TX.get():
                 note = NOTE_SUITE_CH
             else:
-                note = _suppression_note(packet)
+                note = _suppression_note(data)
                 suppressed = bool(note)
-        self._tap(FrameDirection.OUT, packet, note)
+        self._tap(FrameDirection.OUT, packet, note, data)
         if suppressed:
             return
         await super().send_packet(packet)
@@ -273,14 +275,14 @@ def _is_ota(packet: t.ZigbeePacket) -> bool:
     return packet.cluster_id == OTA_CLUSTER_ID and packet.src_ep != 0 and packet.dst_ep != 0
 
 
-def _is_reply(packet: t.ZigbeePacket) -> bool:
-    parsed = parse_zcl_header(packet.data.serialize())
+def _is_reply(data: bytes) -> bool:
+    parsed = parse_zcl_header(data)
     return parsed is not None and is_zcl_reply(parsed[0])
 
 
-def _suppression_note(packet: t.ZigbeePacket) -> str:
+def _suppression_note(data: bytes) -> str:
     """Empty when zigpy may send this OTA-cluster frame (a profile-wide request), else the reason."""
-    parsed = parse_zcl_header(packet.data.serialize())
+    parsed = parse_zcl_header(data)
     if parsed is None:
         return NOTE_SUPPRESSED_OTHER
     header = parsed[0]
