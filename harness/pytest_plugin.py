@@ -26,6 +26,7 @@ from harness.crypto.eui64 import Eui64
 from harness.crypto.keystore import KeyStore
 from harness.crypto.pki import DEFAULT_PARTIES, Party, TestPki
 from harness.errors import ConfigurationError
+from harness.perf import gc_policy
 from harness.profile import Profile, load_run_profile
 from harness.profile.selection import applicability
 from harness.reports.features import features_hash
@@ -217,6 +218,20 @@ def pytest_bdd_before_scenario(request: pytest.FixtureRequest, feature: Any, sce
     reason = request.node.stash.get(_NOT_APPLICABLE_KEY, None)
     if reason is not None:
         raise NotApplicable(reason)
+
+
+# -- garbage collection between scenarios (harness.perf.gc_policy) -------------------------------------
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtestloop(session: pytest.Session):
+    gc_policy.settle()  # what collection and the plugins left: collected once, then never traversed again
+    yield
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None):
+    yield
+    if scenario_of(item) is not None:  # its fixtures are gone: collect its garbage now, not in a transfer
+        gc_policy.settle()
 
 
 # -- step guard and verdict mapping --------------------------------------------------------------------

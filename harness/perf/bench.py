@@ -12,7 +12,9 @@ suite. Every figure that matters is therefore taken against a reference in the s
   ``ratio_wall_suite_over_zigpy`` are the ratios of the medians;
 - ``block_answer_ms``: the host-side wall time from an Image Block Request reaching the coordinator to its
   response being handed to the radio (``harness.perf.probe``), p50/p99/p99.9/max over a 1 MiB transfer
-  served by the suite (``block_answer_ms_zigpy``: the same for zigpy's server);
+  served by the suite, with the number of full garbage collections meanwhile (``block_answer_ms_zigpy``:
+  the same for zigpy's server; ``block_answer_cpu_ms*``: the same spans in the thread's CPU time, which
+  other programs' time slices on a shared machine do not inflate);
 - ``transfer_1m.tracemalloc_peak_mb``: the peak of the memory Python allocated during a 1 MiB transfer
   served by the suite (``tracemalloc``, started just before the adapter; imports are not counted);
 - ``conformance_run``: ``ota-conformance run`` of each emulated profile, as a subprocess: wall and CPU.
@@ -21,7 +23,6 @@ suite. Every figure that matters is therefore taken against a reference in the s
 from __future__ import annotations
 
 import argparse
-import gc
 import json
 import logging
 import os
@@ -38,6 +39,7 @@ from typing import Any
 
 from harness import __version__
 from harness.clock import Budget, VirtualClock
+from harness.perf import gc_policy
 from harness.perf.probe import BlockAnswerProbe
 from harness.perf.transfers import BLOCK_SIZE, BenchSetup, Server, TransferResult, transfer
 
@@ -48,8 +50,9 @@ PROFILES = {"ppmid": "profiles/emulated-ppmid.yaml", "hcalcs": "profiles/emulate
 
 
 def run_transfer(setup: BenchSetup, server: Server, probe: BlockAnswerProbe | None = None) -> TransferResult:
-    """One transfer on a fresh virtual clock, after a full collection (every round starts alike)."""
-    gc.collect()
+    """One transfer on a fresh virtual clock. Every round starts alike, as a scenario of a run does: the
+    last round's garbage collected, the survivors frozen (``gc_policy.settle``)."""
+    gc_policy.settle()
     clock = VirtualClock()
     try:
         return clock.loop.run_until_complete(
@@ -97,15 +100,15 @@ def interleaved(setup: BenchSetup, rounds: int, log: Callable[[str], None]) -> d
     return section
 
 
-def block_answer_latency(setup: BenchSetup, server: Server) -> tuple[dict[str, Any], TransferResult]:
+def block_answer_latency(setup: BenchSetup, server: Server) -> tuple[BlockAnswerProbe, TransferResult]:
     probe = BlockAnswerProbe()
     result = run_transfer(setup, server, probe)
-    return probe.summary_ms(), result
+    return probe, result
 
 
 def traced_peak_mb(setup: BenchSetup) -> float:
     """The tracemalloc peak of one suite transfer (its own run: tracing slows everything down)."""
-    gc.collect()
+    gc_policy.settle()
     tracemalloc.start()
     try:
         run_transfer(setup, Server.SUITE)
@@ -171,11 +174,15 @@ def main(argv: list[str] | None = None) -> int:
     results["ratio_wall_suite_over_zigpy"] = round(suite["wall_s"]["median"] / zigpy["wall_s"]["median"], 3)
     log(f"CPU ratio suite/zigpy {results['ratio_cpu_suite_over_zigpy']}, wall {results['ratio_wall_suite_over_zigpy']}")
 
-    latency, one_mib = block_answer_latency(large, Server.SUITE)
-    results["block_answer_ms"] = latency
-    log(f"1 MiB block-answer latency (suite), ms: {latency}")
-    results["block_answer_ms_zigpy"], _ = block_answer_latency(large, Server.ZIGPY)
-    log(f"1 MiB block-answer latency (zigpy), ms: {results['block_answer_ms_zigpy']}")
+    for server in Server:
+        probe, result = block_answer_latency(large, server)
+        suffix = "" if server is Server.SUITE else "_zigpy"
+        results[f"block_answer_ms{suffix}"] = probe.summary_ms()
+        results[f"block_answer_cpu_ms{suffix}"] = probe.summary_ms(cpu=True)
+        log(f"1 MiB block-answer latency ({server.value}), ms: wall {probe.summary_ms()}")
+        log(f"1 MiB block-answer latency ({server.value}), ms: CPU {probe.summary_ms(cpu=True)}")
+        if server is Server.SUITE:
+            one_mib = result
     results["transfer_1m"] = {
         "octets": one_mib.octets,
         "blocks": one_mib.blocks,

@@ -8,11 +8,14 @@ within a few milliseconds, so the tail (p99.9, max) matters more than the median
 
 The probe wraps two methods of one application *instance* (``packet_received``, where a radio hands a
 received frame to the host, and the loopback radio's ``_deliver``, where the host's frame goes on the
-air), so nothing in the suite knows it is being measured.
+air), so nothing in the suite knows it is being measured. It also counts the full garbage collections
+that ran meanwhile (``gc.callbacks``): the pauses the tail is made of.
 """
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import math
 import time
 from collections.abc import Sequence
@@ -39,19 +42,29 @@ class BlockAnswerProbe:
 
     def __init__(self) -> None:
         self.latencies: list[float] = []
-        self._pending: dict[int, float] = {}  # TSN -> perf_counter() when the request arrived
+        #: The same spans in CPU time of the thread serving them: what is left of the wall-time figures when
+        #: the machine is shared (the other programs' time slices are not in it, the host's own work is).
+        self.cpu_latencies: list[float] = []
+        #: Full (generation 2) garbage collections that started while the probe was installed.
+        self.full_collections = 0
+        self._pending: dict[int, tuple[float, float]] = {}  # TSN -> (wall, thread CPU) when the request arrived
         self._undo: list[tuple[Any, str]] = []
+
+    def _on_collection(self, phase: str, info: dict[str, Any]) -> None:
+        if phase == "start" and info.get("generation") == 2:
+            self.full_collections += 1
 
     def install(self, app: Any) -> None:
         """Wrap ``app``'s receive and radio-delivery methods (the loopback radio's ``_deliver``)."""
         received, deliver = app.packet_received, app._deliver
-        pending, latencies, clock = self._pending, self.latencies, time.perf_counter
+        pending, latencies, cpu_latencies = self._pending, self.latencies, self.cpu_latencies
+        wall, cpu = time.perf_counter, time.thread_time
 
         def packet_received(packet: t.ZigbeePacket) -> None:
             if packet.cluster_id == OTA_CLUSTER_ID:
                 found = _tsn_and_command(packet.data.serialize())
                 if found is not None and found[1] == IMAGE_BLOCK_REQUEST:
-                    pending[found[0]] = clock()
+                    pending[found[0]] = (wall(), cpu())
             received(packet)
 
         def _deliver(attached: Any, packet: t.ZigbeePacket, direction: Any, callback: Any) -> None:
@@ -60,22 +73,28 @@ class BlockAnswerProbe:
                 if found is not None and found[1] == IMAGE_BLOCK_RESPONSE:
                     started = pending.pop(found[0], None)
                     if started is not None:
-                        latencies.append(clock() - started)
+                        latencies.append(wall() - started[0])
+                        cpu_latencies.append(cpu() - started[1])
             deliver(attached, packet, direction, callback)
 
         app.packet_received, app._deliver = packet_received, _deliver
         self._undo = [(app, "packet_received"), (app, "_deliver")]
+        gc.callbacks.append(self._on_collection)
 
     def remove(self) -> None:
         for app, name in self._undo:
             vars(app).pop(name, None)
         self._undo = []
+        with contextlib.suppress(ValueError):
+            gc.callbacks.remove(self._on_collection)
 
-    def summary_ms(self) -> dict[str, float | int]:
-        """p50, p99, p99.9 and max in milliseconds, and how many blocks they are over."""
-        ordered = sorted(self.latencies)
+    def summary_ms(self, cpu: bool = False) -> dict[str, float | int]:
+        """p50, p99, p99.9 and max in milliseconds (wall time, or the thread's CPU time), how many blocks
+        they are over and how many full collections ran meanwhile."""
+        ordered = sorted(self.cpu_latencies if cpu else self.latencies)
         return {
             "blocks": len(ordered),
+            "full_collections": self.full_collections,
             "p50": round(percentile(ordered, 50) * 1000, 3),
             "p99": round(percentile(ordered, 99) * 1000, 3),
             "p999": round(percentile(ordered, 99.9) * 1000, 3),
@@ -87,5 +106,5 @@ def percentile(ordered: Sequence[float], pct: float) -> float:
     """The nearest-rank percentile of an already sorted sequence (NaN when it is empty)."""
     if not ordered:
         return math.nan
-    rank = max(1, math.ceil(pct / 100 * len(ordered)))
+    rank = max(1, math.ceil(round(pct / 100 * len(ordered), 6)))  # round: 99.9 / 100 * 1000 is 999.0000000000001
     return ordered[min(rank, len(ordered)) - 1]

@@ -103,9 +103,12 @@ async def transfer(
         device = await dut.join(_JOIN)
         probe = probe or BlockAnswerProbe()
         probe.install(dut.app)
-        if server is Server.SUITE:
-            return await _suite(clock, dut, setup.image, probe)
-        return await _zigpy(clock, dut, device, setup.image, probe)
+        try:
+            if server is Server.SUITE:
+                return await _suite(clock, dut, setup.image, probe)
+            return await _zigpy(clock, dut, device, setup.image, probe)
+        finally:
+            probe.remove()
     finally:
         await dut.stop()
 
