@@ -29,6 +29,7 @@ from harness.errors import ConfigurationError
 from harness.perf import gc_policy
 from harness.profile import Profile, load_run_profile
 from harness.profile.selection import applicability
+from harness.reports import plot_queue
 from harness.reports.features import features_hash
 from harness.reports.statement import RunInfo, ScenarioResult, build_statement, write_statement
 from harness.requirements import load_catalogue, requirement_ids_from_tags
@@ -88,6 +89,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[_RESULTS_KEY] = {}
     config.stash[_STARTED_KEY] = _utc_iso()
     progress.install(config, config.getoption("--progress"))
+    plot_queue.install(config)  # transfer plots drawn off the scenario loop
 
 
 def _utc_iso() -> str:
