@@ -232,7 +232,8 @@ def pytest_runtestloop(session: pytest.Session):
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None):
     yield
-    if scenario_of(item) is not None:  # its fixtures are gone: collect its garbage now, not in a transfer
+    ran = scenario_of(item) is not None and _NOT_APPLICABLE_KEY not in item.stash
+    if ran:  # its fixtures are gone: collect its garbage now, not during the next scenario's transfer
         gc_policy.settle()
 
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import enum
+import functools
 import json
 import logging
 from collections import Counter, deque
@@ -377,14 +378,15 @@ def _plain(value: Any) -> Any:
     if isinstance(value, enum.Enum):
         name = value.name or ""
         return int(value.value) if name.startswith("undefined_") or not name else name
-    if isinstance(value, t.EUI64):
-        return Eui64.parse(str(value)).dashed
+    # The common scalars before EUI64 (a list), whose isinstance check goes through zigpy's slower metaclass.
+    if isinstance(value, int):
+        return int(value)
     if isinstance(value, bytes | bytearray):
         return bytes(value).hex()
     if isinstance(value, str):
         return str(value)
-    if isinstance(value, int):
-        return int(value)
+    if isinstance(value, t.EUI64):
+        return Eui64.parse(str(value)).dashed
     if hasattr(value, "as_dict"):  # zigpy structs and command schemas (some of which are tuples)
         return {k: _plain(v) for k, v in value.as_dict().items() if v is not None and not k.startswith("_")}
     if isinstance(value, dict):
@@ -693,12 +695,12 @@ class TranscriptEntry:
             "time": round(self.time, 6),
             "utc": self.utc.isoformat(timespec="milliseconds"),
             "direction": self.direction.value,
-            "src": None if self.src is None else self.src.as_dict(),
-            "dst": None if self.dst is None else self.dst.as_dict(),
+            "src": None if self.src is None else dict(_as_dict(self.src)),
+            "dst": None if self.dst is None else dict(_as_dict(self.dst)),
             "profile": None if self.profile_id is None else f"0x{self.profile_id:04X}",
             "cluster_id": None if self.cluster_id is None else f"0x{self.cluster_id:04X}",
             "cluster": self.cluster,
-            "zcl": None if self.zcl is None else self.zcl.as_dict(),
+            "zcl": None if self.zcl is None else dict(_as_dict(self.zcl)),
             "tsn": self.tsn,
             "command_id": self.command_id,
             "command": self.command,
@@ -728,13 +730,7 @@ class TranscriptEntry:
         profile = PROFILE_NAMES.get(self.profile_id or 0, f"0x{self.profile_id:04X}")
         header = ""
         if self.zcl is not None:
-            bits = [f"tsn={self.zcl.tsn}", "cl" if self.zcl.frame_type == "cluster" else "gen"]
-            bits.append("c>s" if self.zcl.client_to_server else "s>c")
-            if self.zcl.manufacturer_specific:
-                bits.append(f"mfr=0x{self.zcl.manufacturer_code or 0:04X}")
-            if self.zcl.disable_default_response:
-                bits.append("noDR")
-            header = " [" + " ".join(bits) + "]"
+            header = _header_text(self.zcl)
         elif self.tsn is not None:
             header = f" [tsn={self.tsn}]"
         fields = ", ".join(f"{k}={_text_value(k, _plain(v))}" for k, v in self.fields.items())
@@ -756,12 +752,36 @@ class TranscriptEntry:
             tags.append(f"{self.decided_by + ': ' if self.decided_by else ''}{reason}")
         suffix = "".join(f" [{tag}]" for tag in tags)
         return (
-            f"{stamp} {self.direction.value:>8} {self.src} -> {self.dst} {profile} "
+            f"{stamp} {self.direction.value:>8} {_text(self.src)} -> {_text(self.dst)} {profile} "
             f"{self.cluster}{header} {body} raw={raw}{suffix}"
         )
 
     def __repr__(self) -> str:
         return f"<TranscriptEntry #{self.index} {self.direction.value} {self.command or self.kind.value}>"
+
+
+@functools.lru_cache(maxsize=1024)
+def _as_dict(value: Party | ZclHeaderInfo) -> dict[str, Any]:
+    """``value.as_dict()`` once per distinct party or header (a transcript repeats a few of them); callers
+    copy it."""
+    return value.as_dict()
+
+
+@functools.lru_cache(maxsize=1024)
+def _text(party: Party | None) -> str:
+    return str(party)
+
+
+@functools.lru_cache(maxsize=1024)
+def _header_text(zcl: ZclHeaderInfo) -> str:
+    """The ZCL header as ``to_line`` shows it (once per distinct header)."""
+    bits = [f"tsn={zcl.tsn}", "cl" if zcl.frame_type == "cluster" else "gen"]
+    bits.append("c>s" if zcl.client_to_server else "s>c")
+    if zcl.manufacturer_specific:
+        bits.append(f"mfr=0x{zcl.manufacturer_code or 0:04X}")
+    if zcl.disable_default_response:
+        bits.append("noDR")
+    return " [" + " ".join(bits) + "]"
 
 
 def _text_value(name: str, value: Any) -> str:

@@ -40,9 +40,9 @@ def settle() -> None:
 
 
 def unsettle() -> None:
-    """Give the frozen objects back to the collector and collect (before a new run in the same process)."""
+    """Give the frozen objects back to the collector (before a new run in the same process: the run's first
+    ``settle()`` collects them with the rest)."""
     gc.unfreeze()
-    gc.collect()
 
 
 def postpone_full_collections() -> None:

@@ -45,14 +45,24 @@ class BlockAnswerProbe:
         #: The same spans in CPU time of the thread serving them: what is left of the wall-time figures when
         #: the machine is shared (the other programs' time slices are not in it, the host's own work is).
         self.cpu_latencies: list[float] = []
-        #: Full (generation 2) garbage collections that started while the probe was installed.
-        self.full_collections = 0
+        self._collections: list[float] = []  # perf_counter() at the start of each full garbage collection
+        self._first_request: float | None = None
+        self._last_response: float | None = None
         self._pending: dict[int, tuple[float, float]] = {}  # TSN -> (wall, thread CPU) when the request arrived
         self._undo: list[tuple[Any, str]] = []
 
     def _on_collection(self, phase: str, info: dict[str, Any]) -> None:
         if phase == "start" and info.get("generation") == 2:
-            self.full_collections += 1
+            self._collections.append(time.perf_counter())
+
+    @property
+    def full_collections(self) -> int:
+        """Full (generation 2) garbage collections that started between the first block request and the
+        last block response: while blocks were being served."""
+        first, last = self._first_request, self._last_response
+        if first is None or last is None:
+            return 0
+        return sum(first <= moment <= last for moment in self._collections)
 
     def install(self, app: Any) -> None:
         """Wrap ``app``'s receive and radio-delivery methods (the loopback radio's ``_deliver``)."""
@@ -65,6 +75,8 @@ class BlockAnswerProbe:
                 found = _tsn_and_command(packet.data.serialize())
                 if found is not None and found[1] == IMAGE_BLOCK_REQUEST:
                     pending[found[0]] = (wall(), cpu())
+                    if self._first_request is None:
+                        self._first_request = pending[found[0]][0]
             received(packet)
 
         def _deliver(attached: Any, packet: t.ZigbeePacket, direction: Any, callback: Any) -> None:
@@ -73,7 +85,8 @@ class BlockAnswerProbe:
                 if found is not None and found[1] == IMAGE_BLOCK_RESPONSE:
                     started = pending.pop(found[0], None)
                     if started is not None:
-                        latencies.append(wall() - started[0])
+                        self._last_response = now = wall()
+                        latencies.append(now - started[0])
                         cpu_latencies.append(cpu() - started[1])
             deliver(attached, packet, direction, callback)
 

@@ -58,10 +58,19 @@ def test_postponing_raises_the_oldest_threshold_only_and_nests(eager_collector):
 
 
 def test_settle_collects_and_freezes_and_unsettle_gives_back(eager_collector):
+    garbage = _Cycle()
     gc_policy.settle()
     assert gc.get_freeze_count() > 0
+    del garbage  # cyclic garbage made after the freeze: the next settle collects it
     gc_policy.unsettle()
     assert gc.get_freeze_count() == 0
+    collected = []
+    gc.callbacks.append(lambda phase, info: collected.append(info.get("collected", 0)) if phase == "stop" else None)
+    try:
+        gc_policy.settle()
+    finally:
+        gc.callbacks.pop()
+    assert sum(collected) >= 1
 
 
 @pytest.fixture(scope="module")
