@@ -434,11 +434,11 @@ class _Recorded:
 
 @dataclass(frozen=True, slots=True)
 class _Given:
-    """The payload-level values of an entry built from given values (decisions) rather than from a frame."""
+    """The frame- and payload-level values of an entry built from given values (decisions), not from a frame."""
 
     fields: dict[str, Any]
     profile_id: int | None
-    raw: bytes
+    data: bytes  # the raw octets (named as on RawFrame)
     aps_counter: int | None
     lqi: int | None
     rssi: int | None
@@ -606,25 +606,35 @@ class TranscriptEntry:
         return self._head.tsn
 
     @property
+    def _on_air(self) -> RawFrame | _Given:
+        """Where the frame-level values are: the frame, or the values given."""
+        return self._given if self._given is not None else self.frame  # type: ignore[return-value]
+
+    @property
+    def _payload(self) -> Decoded | _Given:
+        """Where the payload-level values are: the frame's decode (made on first use), or the values given."""
+        return self._given if self._given is not None else self.decoded  # type: ignore[return-value]
+
+    @property
     def profile_id(self) -> int | None:
         """As received or sent (0x0109 stays 0x0109)."""
-        return self._given.profile_id if self._given is not None else self.frame.profile_id  # type: ignore[union-attr]
+        return self._on_air.profile_id
 
     @property
     def raw(self) -> bytes:
-        return self._given.raw if self._given is not None else self.frame.data  # type: ignore[union-attr]
+        return self._on_air.data
 
     @property
     def aps_counter(self) -> int | None:
-        return self._given.aps_counter if self._given is not None else self.frame.aps_counter  # type: ignore[union-attr]
+        return self._on_air.aps_counter
 
     @property
     def lqi(self) -> int | None:
-        return self._given.lqi if self._given is not None else self.frame.lqi  # type: ignore[union-attr]
+        return self._on_air.lqi
 
     @property
     def rssi(self) -> int | None:
-        return self._given.rssi if self._given is not None else self.frame.rssi  # type: ignore[union-attr]
+        return self._on_air.rssi
 
     @property
     def decoded(self) -> Decoded | None:
@@ -637,19 +647,19 @@ class TranscriptEntry:
     @property
     def fields(self) -> dict[str, Any]:
         """Decoded, zigpy-typed (Status enums, bytes, EUI64); rendered plain in reports."""
-        return self._given.fields if self._given is not None else self.decoded.fields  # type: ignore[union-attr]
+        return self._payload.fields
 
     @property
     def malformed(self) -> bool:
-        return self._given.malformed if self._given is not None else self.decoded.malformed  # type: ignore[union-attr]
+        return self._payload.malformed
 
     @property
     def error(self) -> str:
-        return self._given.error if self._given is not None else self.decoded.error  # type: ignore[union-attr]
+        return self._payload.error
 
     @property
     def trailing(self) -> bytes:
-        return self._given.trailing if self._given is not None else self.decoded.trailing  # type: ignore[union-attr]
+        return self._payload.trailing
 
     # -- predicates used by the query helpers ------------------------------------------------------------
     @property

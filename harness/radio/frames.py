@@ -214,25 +214,18 @@ def zcl_frame(
     disable_default_response: bool = False,
 ) -> bytes:
     """ZCL header + ``payload`` (already serialised, possibly malformed on purpose)."""
-    return zcl_header_octets(
-        command_id,
-        tsn=tsn,
-        direction=direction,
-        cluster_specific=cluster_specific,
-        manufacturer=manufacturer,
-        disable_default_response=disable_default_response,
-    ) + bytes(payload)
+    header = _header_octets(command_id, tsn, direction, cluster_specific, manufacturer, disable_default_response)
+    return header + bytes(payload)
 
 
 @functools.lru_cache(maxsize=8192)
-def zcl_header_octets(
+def _header_octets(
     command_id: int,
-    *,
     tsn: int,
     direction: foundation.Direction,
-    cluster_specific: bool = True,
-    manufacturer: int | None = None,
-    disable_default_response: bool = False,
+    cluster_specific: bool,
+    manufacturer: int | None,
+    disable_default_response: bool,
 ) -> bytes:
     """The ZCL header's octets, built by zigpy once per distinct header."""
     frame_control = foundation.FrameControl(

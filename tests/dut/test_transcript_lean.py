@@ -8,35 +8,16 @@ import gc
 import tracemalloc
 
 import pytest
-import zigpy.types as t
-from zigpy.zcl import foundation
-from zigpy.zcl.clusters.general import Ota
+from test_transcript import DUT, DUT_NWK, frame  # the transcript tests' hand-built frames
+from test_transcript import block_request as image_block_request
 
 from harness.clock import VirtualClock
-from harness.radio.frames import FrameAddress, FrameDirection, RawFrame, zcl_frame
+from harness.radio.frames import FrameDirection, RawFrame
 from harness.transcript import Role, Transcript, decode
-
-DUT = "00-DB-12-34-56-78-90-A4"
-DUT_NWK = 0x4A21
-REQ = Ota.ServerCommandDefs
-C2S = foundation.Direction.Client_to_Server
-
-
-def _nwk(address: int, endpoint: int) -> FrameAddress:
-    return FrameAddress.from_zigpy(t.AddrModeAddress(addr_mode=t.AddrMode.NWK, address=address), endpoint)
 
 
 def block_request(offset: int, tsn: int = 9) -> RawFrame:
-    body = REQ.image_block.schema(
-        field_control=0,
-        manufacturer_code=0x121D,
-        image_type=0x0084,
-        file_version=0x01020400,
-        file_offset=offset,
-        maximum_data_size=48,
-    )
-    data = zcl_frame(REQ.image_block.id, body.serialize(), tsn=tsn, direction=C2S, disable_default_response=True)
-    return RawFrame(FrameDirection.IN, 0.0, _nwk(DUT_NWK, 1), _nwk(0x0000, 3), 0x0109, Ota.cluster_id, data, 7)
+    return frame(FrameDirection.IN, image_block_request(offset, tsn))
 
 
 @pytest.fixture
