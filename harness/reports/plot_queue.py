@@ -11,7 +11,7 @@ the certification report, which embeds them):
   statement carries (path, blocks, retries, pauses, outcome) are computed at once, as before;
 - the Allure attachment is registered at the scenario's teardown, as before, with an empty placeholder that
   ``finish()`` fills with the picture;
-- a picture asked for twice with the same inputs is drawn once.
+- a picture asked for again (the same download in another scenario: ``picture_key``) is drawn once.
 
 Why not a worker process: its own interpreter must import matplotlib and the suite again (more CPU than the
 drawing it takes over), and a forked one would inherit the event loop's thread mid-flight. Without a queue
@@ -21,6 +21,7 @@ drawing it takes over), and a forked one would inherit the event loop's thread m
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import logging
 import pickle
@@ -64,7 +65,7 @@ class PlotQueue:
     def submit(self, transfer: Any, path: Path, **options: Any) -> str:
         """Have ``render(transfer, **options)`` written to ``path`` by ``finish()``; returns the picture's key."""
         picture = (transfer, options)
-        key = hashlib.sha256(pickle.dumps(picture, protocol=5)).hexdigest()
+        key = picture_key(transfer, options)
         self._pictures.setdefault(key, picture)
         self._files.setdefault(key, []).append(path)
         self.shown += 1
@@ -88,6 +89,27 @@ class PlotQueue:
             for path in files[key]:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_bytes(data)
+
+
+def picture_key(transfer: Any, options: dict[str, Any]) -> str:
+    """What makes a transfer's picture: equal keys draw equal PNGs.
+
+    Why times are taken from the first block request: ``render`` draws a transfer on its own time axis
+    (seconds since its first block request), so the same download at another moment of the run is the same
+    picture; on the virtual clock a dozen scenarios make the same one. Everything else (offsets, sizes,
+    outcomes, events and their labels, the number, the image size, the render options) is in the key as it
+    is, and so are the pauses as ``render`` draws them (computed from the transfer as given, so a difference
+    in the last bit of a gap can never make two different pictures share a key).
+    ``tests/reports_plot/test_plot_queue.py`` draws a shifted transfer to hold ``render`` to this.
+    """
+    start = transfer.start
+    relative = dataclasses.replace(
+        transfer,
+        blocks=[dataclasses.replace(b, time=b.time - start) for b in transfer.blocks],
+        events=[dataclasses.replace(e, time=e.time - start) for e in transfer.events],
+    )
+    pauses = [(begin - start, end - start, f"{end - begin:.0f}") for begin, end in transfer.pauses()]
+    return hashlib.sha256(pickle.dumps((relative, pauses, options), protocol=5)).hexdigest()
 
 
 def show(transfer: Any, path: Path, name: str, **options: Any) -> None:

@@ -40,6 +40,27 @@ def test_queued_plots_are_written_at_finish_with_the_octets_drawn_at_once(queue,
     assert (tmp_path / "c.png").read_bytes().startswith(b"\x89PNG") and plot_queue.current() is None
 
 
+def test_the_same_download_later_in_the_run_is_the_same_picture_and_drawn_once(queue, tmp_path: Path):
+    early, late = _transfer(6, start=12.25), _transfer(6, start=98765.4321)
+    late.blocks[2].time += 30.0  # a pause: the same in both, at another moment
+    early.blocks[2].time += 30.0
+    for block in (*early.blocks[3:], *late.blocks[3:]):
+        block.time += 30.0
+    early.events[0].time += 30.0
+    late.events[0].time += 30.0
+    assert plot_queue.draw((early, {"clock": "virtual"})) == plot_queue.draw((late, {"clock": "virtual"}))
+    plot_queue.show(early, tmp_path / "early.png", "transfer 1", clock="virtual")
+    plot_queue.show(late, tmp_path / "late.png", "transfer 1", clock="virtual")
+    other = _transfer(6, start=12.25)
+    other.blocks[5].outcome = tp.THROTTLED  # anything drawn differs: another picture
+    plot_queue.show(other, tmp_path / "other.png", "transfer 1", clock="virtual")
+    plot_queue.show(early, tmp_path / "real.png", "transfer 1", clock="real")  # another axis label
+    assert (queue.shown, queue.drawn) == (4, 3)
+    plot_queue.finish()
+    assert (tmp_path / "early.png").read_bytes() == (tmp_path / "late.png").read_bytes()
+    assert (tmp_path / "other.png").read_bytes() != (tmp_path / "early.png").read_bytes()
+
+
 def test_the_allure_placeholder_is_filled_with_the_picture(queue, tmp_path: Path):
     allure_dir = tmp_path / "allure"
     allure_dir.mkdir()
