@@ -28,7 +28,9 @@ from harness.crypto.eui64 import Eui64
 from harness.crypto.keystore import KeyStore
 from harness.crypto.pki import DEFAULT_PARTIES, Party, TestPki
 from harness.errors import ConfigurationError
+from harness.perf import gc_policy
 from harness.profile import Profile, load_run_profile
+from harness.reports import plot_queue
 from harness.reports.evidence_paths import TEMPLATE_PROPERTY, scenario_run_name
 from harness.reports.features import features_hash
 from harness.reports.selection import (
@@ -112,6 +114,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[_RESULTS_KEY] = {}
     config.stash[_STARTED_KEY] = _utc_iso()
     progress.install(config, config.getoption("--progress"), profile.setup.clock.value, profile.setup.clock.reason)
+    plot_queue.install(config)  # transfer plots drawn off the scenario loop
 
 
 def _utc_iso() -> str:
@@ -284,6 +287,21 @@ def pytest_bdd_before_scenario(request: pytest.FixtureRequest, feature: Any, sce
     reason = request.node.stash.get(_NOT_APPLICABLE_KEY, None)
     if reason is not None:
         raise NotApplicable(reason)
+
+
+# -- garbage collection between scenarios (harness.perf.gc_policy) -------------------------------------
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtestloop(session: pytest.Session):
+    gc_policy.settle()  # what collection and the plugins left: collected once, then never traversed again
+    yield
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None):
+    yield
+    ran = scenario_of(item) is not None and _NOT_APPLICABLE_KEY not in item.stash
+    if ran:  # its fixtures are gone: collect its garbage now, not during the next scenario's transfer
+        gc_policy.settle()
 
 
 # -- step guard and verdict mapping --------------------------------------------------------------------

@@ -143,6 +143,8 @@ def _pytest_args(args: argparse.Namespace, run_dir: Path, allure_dir: Path) -> l
         *_PROJECT_CONFIG,
         "-p",
         "no:cacheprovider",
+        "-p",
+        "no:hypothesispytest",  # the suite's own tests' plugin: it imports hypothesis (0.2 s) to report nothing
         f"--junitxml={run_dir / 'junit.xml'}",
         f"--alluredir={allure_dir}",
         f"--run-dir={run_dir}",

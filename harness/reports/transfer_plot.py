@@ -8,7 +8,7 @@ Two halves, so the cheap one can run without matplotlib: ``transfers(transcript)
 into ``Transfer`` records (pure Python), ``render(transfer)`` draws one (matplotlib, imported lazily, Agg
 backend, fixed size and DPI, no date or version in the PNG metadata, so the same transcript gives the same
 bytes). ``record_transfer_plots`` does both for a scenario, writes the PNGs into the run directory and
-attaches them to Allure.
+attaches them to Allure (during a run through ``harness.reports.plot_queue``: off the scenario loop).
 
 A transfer is a run of Image Block Requests for one file (manufacturer code, image type, file version). It
 ends with the device's Upgrade End Request or the hub's ABORT; the next block request starts a new one.
@@ -18,7 +18,6 @@ first Image Block Request.
 
 from __future__ import annotations
 
-import contextlib
 import io
 import itertools
 import statistics
@@ -27,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from harness.reports import plot_queue
 from harness.reports.evidence_paths import evidence_dir
 from harness.transcript import OTA_CLUSTER_ID, Direction, EntryKind, Transcript, TranscriptEntry
 
@@ -404,9 +404,8 @@ def record_transfer_plots(
     folder.mkdir(parents=True, exist_ok=True)
     records: list[dict[str, Any]] = []
     for transfer in found:
-        data = png_bytes(render(transfer, clock=clock))
         path = folder / f"transfer-{transfer.number}.png"
-        path.write_bytes(data)
+        plot_queue.show(transfer, path, f"transfer {transfer.number}", clock=clock)  # now, or off the loop
         records.append(
             {
                 "path": path.relative_to(run_dir).as_posix(),
@@ -416,8 +415,4 @@ def record_transfer_plots(
                 "outcome": transfer.outcome(),
             }
         )
-        with contextlib.suppress(ImportError):
-            import allure
-
-            allure.attach(data, name=f"transfer {transfer.number}", attachment_type=allure.attachment_type.PNG)
     return records
