@@ -116,7 +116,7 @@ class ProcessState:
         from harness.profile import schema
         from harness.reports import plot_queue
 
-        schema._derives_from_loopback.cache_clear()
+        schema.radio_class.cache_clear()  # the classes of module:Class radios, re-imported per run
         loop.set_current_runner(None)
         progress.stop()
         plot_queue.finish()
