@@ -72,8 +72,11 @@ def describe_mode(mode: int) -> str:
     return next((text for test, text in kinds if test(mode)), "not a regular file")
 
 
-def _size_text(octets: int) -> str:
-    return f"{octets / MIB:g} MiB" if octets >= MIB else f"{octets} octets"
+def size_text(octets: int) -> str:
+    """Octets as a person reads a limit: "16 MiB", "256 KiB", "100 octets"."""
+    if octets >= MIB:
+        return f"{octets / MIB:g} MiB"
+    return f"{octets / KIB:g} KiB" if octets >= KIB else f"{octets} octets"
 
 
 def _not_regular(path: Path, what: str, kind: str) -> FileRefused:
@@ -82,7 +85,7 @@ def _not_regular(path: Path, what: str, kind: str) -> FileRefused:
 
 
 def _too_large(path: Path, what: str, size: str, limit: int, hint: str) -> FileRefused:
-    reason = f"{size}, more than the {what} limit of {_size_text(limit)}: refused unread"
+    reason = f"{size}, more than the {what} limit of {size_text(limit)}: refused unread"
     return FileRefused(f"{path} {reason}{hint}.", reason)
 
 
@@ -247,4 +250,5 @@ __all__ = [
     "read_regular",
     "read_regular_text",
     "refuse_links",
+    "size_text",
 ]
