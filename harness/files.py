@@ -197,6 +197,38 @@ def read_regular_text(
         _raise(error, FileRefused(f"{path} {reason}: save the {what} as {encoding.upper()}.", reason))
 
 
+# -- writing -------------------------------------------------------------------------------------------------
+@contextmanager
+def create_regular(path: str | os.PathLike[str], what: str) -> Iterator[BinaryIO]:
+    """A binary stream that writes ``path`` as a regular file, replacing an older regular file; a symbolic link
+    (or a FIFO or device) at ``path`` is refused with OSError, never written through (``O_NOFOLLOW``)."""
+    path = Path(path)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    try:
+        fd = os.open(path, flags | getattr(os, "O_BINARY", 0), 0o644)
+    except OSError as err:
+        if os.path.islink(path):
+            raise OSError(err.errno, f"{path} is a symbolic link; the {what} is not written through it") from None
+        raise
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise OSError(f"{path} is {describe_mode(mode)}; the {what} is written only as a regular file")
+        os.set_blocking(fd, True)
+        stream = os.fdopen(fd, "wb")
+    except BaseException:
+        os.close(fd)
+        raise
+    with stream:
+        yield stream
+
+
+def write_regular(path: str | os.PathLike[str], data: bytes | str, what: str = "file") -> None:
+    """Write ``data`` (text as UTF-8) to ``path`` through ``create_regular``: never through a symbolic link."""
+    with create_regular(path, what) as stream:
+        stream.write(data.encode("utf-8") if isinstance(data, str) else data)
+
+
 # -- directories the suite reads whole, signs or writes into ------------------------------------------------
 def links_and_specials(directory: Path) -> Iterator[tuple[Path, str]]:
     """Every entry under ``directory`` that is neither a regular file nor an ordinary directory, with what it
@@ -244,6 +276,7 @@ __all__ = [
     "STATEMENT_LIMIT",
     "STATE_LIMIT",
     "FileRefused",
+    "create_regular",
     "describe_mode",
     "links_and_specials",
     "open_regular",
@@ -251,4 +284,5 @@ __all__ = [
     "read_regular_text",
     "refuse_links",
     "size_text",
+    "write_regular",
 ]
