@@ -64,12 +64,14 @@ def signer_line(owned: bool, fingerprint: str, subject: str = "") -> str:
 
 
 def report_command(args: argparse.Namespace) -> int:
+    from jinja2 import TemplateError
+
     from harness.reports.certification import ReportError, RunChangedError, report_run
 
     key = signing_key_from_args(args)
     try:
         files = report_run(args.run_dir, key=key, pdf=not args.no_pdf)
-    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as err:  # a field check_statement missed
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError, TemplateError) as err:  # a field unchecked
         raise InputError(
             f"{args.run_dir / STATEMENT_NAME}: a field the report needs is missing or of the wrong type "
             f"({type(err).__name__}: {str(err)[:200]}). ACTION: report from the original run directory."

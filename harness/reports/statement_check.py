@@ -121,8 +121,16 @@ _DECISIVE = {
 }
 _REQUIREMENT = {
     "id": (True, _text, "a requirement id (text)"),
+    "coverage": (True, _text, "text (how the requirement is covered)"),
+    "verdict": (False, _text_or_none, "a verdict (text) or null"),
     "source": (False, _text_or_none, "text or null"),
     "scenarios": (False, _list, "a list"),
+}
+_REQUIREMENT_ROW = {
+    "scenario": (False, _text, "the scenario's name (text)"),
+    "feature": _TEXT,
+    "verdict": (False, _text_or_none, "a verdict (text) or null"),
+    "requirement_verdict": (False, _text_or_none, "a verdict (text) or null"),
 }
 _TOP = {
     "run": (True, _mapping, "an object"),
@@ -168,9 +176,9 @@ def _check_profile_section(checker: _Checker, where: str, value: Mapping[str, An
     if not nested:
         return
     for section in ("pics", "pixit", "device"):
-        items = value.get(section)
-        if items is None:
+        if section not in value:
             continue
+        items = value[section]
         if not _mapping(items):
             checker.fail(f"{where}.{section}", "an object of items", items)
         for name, item in items.items():
@@ -188,6 +196,10 @@ def _scenario(checker: _Checker, where: str, item: Any) -> None:
         if not _mapping(decisive):
             checker.fail(f"{where}.evidence.decisive", "an object or null", decisive)
         checker.fields(f"{where}.evidence.decisive", decisive, _DECISIVE)
+        if decisive.get("frame") not in (None, "-") or decisive.get("kind") == "stimulus":  # a time is shown
+            checker.fields(f"{where}.evidence.decisive", decisive, {"time_s": (True, _number, "a number of seconds")})
+        if decisive.get("kind") == "stimulus":
+            checker.fields(f"{where}.evidence.decisive", decisive, {"budget_end_s": (True, _number, "seconds")})
     plots = evidence.get("transfer_plots")
     if plots is not None and not (_list(plots) and all(_mapping(p) for p in plots)):
         checker.fail(f"{where}.evidence.transfer_plots", "a list of objects", plots)
@@ -207,6 +219,7 @@ def _requirement(checker: _Checker, where: str, item: Any) -> None:
     for index, row in enumerate(item.get("scenarios") or []):
         if not _mapping(row):
             checker.fail(f"{where}.scenarios[{index}]", "an object", row)
+        checker.fields(f"{where}.scenarios[{index}]", row, _REQUIREMENT_ROW)
 
 
 __all__ = ["check_statement"]
