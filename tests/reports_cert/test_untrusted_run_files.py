@@ -12,6 +12,7 @@ import contextlib
 import copy
 import io
 import json
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -159,3 +160,71 @@ def test_verify_on_a_random_manifest_exits_with_a_table_code(signed_run: Path, d
     assert _main("verify", signed_run) in (1, 2)
     (signed_run / MANIFEST_NAME).write_bytes(raw)
     assert _main("verify", signed_run) == 2
+
+
+# -- symbolic links and other entries that are not regular files -------------------------------------------
+def _tamper(run_dir: Path, how: str, outside: Path) -> str:
+    """Put one entry that is not a regular file into ``run_dir``; returns its path relative to the run."""
+    if how == "symlinked file":
+        (run_dir / "certification.html").unlink()
+        (run_dir / "certification.html").symlink_to(outside)
+        return "certification.html"
+    if how == "symlinked directory":
+        (run_dir / "elsewhere").symlink_to(outside.parent)
+        return "elsewhere"
+    if how == "fifo":
+        os.mkfifo(run_dir / "evidence" / "pipe")
+        return "evidence/pipe"
+    (run_dir / "evidence" / "empty").mkdir()
+    return "evidence/empty"
+
+
+TAMPERING = ["symlinked file", "symlinked directory", "fifo", "empty directory"]
+
+
+@pytest.mark.parametrize("how", TAMPERING)
+def test_verify_reports_every_entry_that_is_not_a_regular_file(
+    tmp_path: Path, signed_run: Path, capsys: pytest.CaptureFixture[str], how: str
+) -> None:
+    outside = tmp_path / "outside.html"
+    outside.write_text("not the run's")
+    rel = _tamper(signed_run, how, outside)
+    assert harness.cli.main(["verify", str(signed_run), "-q"]) == 1
+    out = capsys.readouterr().out
+    assert f"NOT_REGULAR {rel}" in out
+
+
+@pytest.mark.parametrize("how", TAMPERING[:3])
+def test_report_refuses_a_run_directory_with_a_link_and_writes_nothing_through_it(
+    tmp_path: Path, fake_run: Path, capsys: pytest.CaptureFixture[str], how: str
+) -> None:
+    outside = tmp_path / "outside.html"
+    outside.write_text("not the run's")
+    (fake_run / "certification.html").write_text("old")
+    rel = _tamper(fake_run, how, outside)
+    assert harness.cli.main(["report", str(fake_run), "--no-pdf"]) == 2
+    err = capsys.readouterr().err
+    assert f"{fake_run / rel} is " in err and "not followed" in err
+    assert outside.read_text() == "not the run's"
+    assert not (fake_run / "manifest.json").exists()
+
+
+def test_spec_refuses_an_output_directory_with_a_link(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    victim = tmp_path / "victim.html"
+    victim.write_text("kept")
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "index.html").symlink_to(victim)
+    assert harness.cli.main(["spec", "-o", str(site)]) == 2
+    assert f"{site / 'index.html'} is a symbolic link" in capsys.readouterr().err
+    assert victim.read_text() == "kept"
+
+
+def test_verify_prints_no_terminal_escape_from_a_manifest(signed_run: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    document = json.loads((signed_run / MANIFEST_NAME).read_text(encoding="utf-8"))
+    document["run_id"] = "\x1b]0;owned\x07\x1b[2J"
+    document["files"].append({"path": "\x1b[31m" + "a" * 300, "size": 1, "sha256": "0"})
+    (signed_run / MANIFEST_NAME).write_text(json.dumps(document), encoding="utf-8")
+    assert harness.cli.main(["verify", str(signed_run)]) == 1
+    captured = capsys.readouterr()
+    assert "\x1b" not in captured.out + captured.err
