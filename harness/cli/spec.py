@@ -40,6 +40,7 @@ def spec_command(args: argparse.Namespace) -> int:
 
     if not args.features.is_dir():
         raise UsageError(f"--features {args.features}: not a directory (give the suite's features/ folder)")
+    refuse_links(args.features, "features directory", "give the suite's features/ folder (regular files only)")
     if args.output.is_symlink():
         raise UsageError(f"-o {args.output} is a symbolic link; give a directory (nothing is written through a link)")
     refuse_links(args.output, "output directory", "remove it, or write the site into a new directory")
