@@ -5,3 +5,7 @@ DUT profiles, reports and the command line. See README.md for the layout.
 """
 
 __version__ = "0.1.0"
+
+from harness import lazy_imports  # before anything imports zigpy (see the module)
+
+lazy_imports.install()

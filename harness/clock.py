@@ -128,7 +128,11 @@ class Clock:
         return self.loop.time() - self._origin_loop_time
 
     def utcnow(self) -> datetime:
-        return self._origin_utc + timedelta(seconds=self.now())
+        return self.utc_at(self.now())
+
+    def utc_at(self, seconds: float) -> datetime:
+        """UTC at ``seconds`` since the clock's origin (a ``now()`` reading taken earlier)."""
+        return self._origin_utc + timedelta(seconds=seconds)
 
     def zigbee_utc(self) -> int:
         """Current time as a Zigbee UTCTime (whole seconds since 2000-01-01Z)."""

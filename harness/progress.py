@@ -133,7 +133,11 @@ def watch_transcript(transcript: Transcript) -> Callable[[], None]:
     sizes: dict[int, int] = {}
 
     def on_entry(entry: TranscriptEntry) -> None:
-        if entry.cluster_id != OTA_CLUSTER_ID or entry.malformed:
+        # The command first: it is read from the header, while ``malformed`` decodes the payload (a block
+        # response's, thousands of times a download, for nothing).
+        if entry.cluster_id != OTA_CLUSTER_ID or entry.command not in ("query_next_image_response", "image_block"):
+            return
+        if entry.malformed:
             return
         fields = entry.fields
         if entry.direction is Direction.TO_DUT and entry.command == "query_next_image_response":

@@ -28,13 +28,27 @@ from harness.crypto.eui64 import Eui64
 from harness.crypto.keystore import KeyStore
 from harness.crypto.pki import DEFAULT_PARTIES, Party, TestPki
 from harness.errors import ConfigurationError
+from harness.perf import gc_policy
 from harness.profile import Profile, load_run_profile
-from harness.profile.selection import applicability
+from harness.reports import plot_queue
+from harness.reports.evidence_paths import TEMPLATE_PROPERTY, scenario_run_name
 from harness.reports.features import features_hash
+from harness.reports.selection import (
+    DEVICE_FEATURE_FOLDERS,
+    apply_selection,
+    feature_role,
+    feature_root,
+    not_applicable_reason,
+    planned_scenarios,
+    record_selection,
+    scenario_key,
+)
 from harness.reports.statement import RunInfo, ScenarioResult, build_statement, write_statement
 from harness.requirements import load_catalogue, requirement_ids_from_tags
 from harness.verdicts import (
+    FAILURE_KEY,
     LabError,
+    LabFault,
     NotApplicable,
     Verdict,
     attribute_failure,
@@ -46,8 +60,6 @@ from harness.verdicts import (
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 FEATURES_DIR = PROJECT_ROOT / "features"
-#: Feature folders written for one device role; scenarios in them are NOT_APPLICABLE to the other.
-DEVICE_FEATURE_FOLDERS = ("ppmid", "hcalcs")
 
 if TYPE_CHECKING:
     from harness.dut.needs import SetupNeeds
@@ -57,9 +69,11 @@ _RESULTS_KEY = pytest.StashKey[dict[str, dict[str, Any]]]()
 _STARTED_KEY = pytest.StashKey[str]()
 _NOT_APPLICABLE_KEY = pytest.StashKey[str]()
 _SETUP_ERROR_KEY = pytest.StashKey[str]()
+_NEEDS_KEY = pytest.StashKey["SetupNeeds"]()
 #: ``user_properties`` keys of a FAIL's step-level attribution (``failure_attribution_properties``).
 ATTRIBUTION_PROPERTY = "failure_attribution"
 UNDECIDED_PROPERTY = "undecided_requirements"
+_LAB_FAULT_KEY = pytest.StashKey[str]()
 
 
 # -- options and configuration -------------------------------------------------------------------------
@@ -100,6 +114,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[_RESULTS_KEY] = {}
     config.stash[_STARTED_KEY] = _utc_iso()
     progress.install(config, config.getoption("--progress"), profile.setup.clock.value, profile.setup.clock.reason)
+    plot_queue.install(config)  # transfer plots drawn off the scenario loop
 
 
 def _utc_iso() -> str:
@@ -164,7 +179,7 @@ def keystore(profile: Profile, test_pki: TestPki) -> KeyStore:
     try:
         return generated.merge(KeyStore.load(directory), replace=True)
     except ConfigurationError as err:
-        raise LabError(f"the key store named by pixit.keys.store cannot be used: {err}") from None
+        raise LabFault(f"the key store named by pixit.keys.store cannot be used: {err}") from None
 
 
 # -- scenario metadata and PICS selection --------------------------------------------------------------
@@ -187,11 +202,19 @@ def scenario_tags(item: pytest.Item, template: Any) -> list[str]:
     return sorted(tags)
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+def _setup_needs(config: pytest.Config, profile: Profile) -> SetupNeeds:
+    """The setup's answers to ``@needs:`` tags, one per run (the collection and the selection ask the same)."""
     from harness.dut.needs import SetupNeeds  # imports the radio stack: only once scenarios are collected
 
+    needs = config.stash.get(_NEEDS_KEY, None)
+    if needs is None:
+        needs = config.stash[_NEEDS_KEY] = SetupNeeds(profile)
+    return needs
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     profile = config.stash.get(_PROFILE_KEY, None)
-    needs = SetupNeeds(profile) if profile is not None else None
+    needs = _setup_needs(config, profile) if profile is not None else None
     for item in items:
         template = scenario_of(item)
         if template is None:
@@ -205,18 +228,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 ("requirement_ids", requirement_ids_from_tags(tags)),
             ]
         )
+        record_scenario_identity(item, template)
         if profile is None:
             continue
         try:
-            decision = applicability(tags, profile)
+            reason = not_applicable_reason(tags, template.feature.filename, profile)
         except ConfigurationError as err:
             raise pytest.UsageError(f"{item.nodeid}: {err}") from None
-        if not decision.applicable:
-            item.stash[_NOT_APPLICABLE_KEY] = decision.reason
-        elif (role := feature_role(template.feature.filename)) not in (None, profile.role):
-            item.stash[_NOT_APPLICABLE_KEY] = (
-                f"a {role.upper()} feature; the device under test is a {profile.role.upper()}"
-            )
+        if reason is not None:
+            item.stash[_NOT_APPLICABLE_KEY] = reason
         else:
             _apply_needs(item, tags, needs)
 
@@ -252,20 +272,10 @@ def scenario_plan(items: list[pytest.Item]) -> list[PlannedScenario]:
             continue
         error, reason = item.stash.get(_SETUP_ERROR_KEY, ""), item.stash.get(_NOT_APPLICABLE_KEY, "")
         verdict = "ERROR" if error else Verdict.NOT_APPLICABLE.value if reason else "RUN"
-        name = str(properties["scenario"])
-        if "[" in item.name:  # an outline's example row
-            name += " [" + item.name.split("[", 1)[1]
+        name = str(properties["scenario"])  # an Outline row's run name carries its values
         plan.append(PlannedScenario(item.nodeid, properties["feature"], name, verdict, error or reason))
     return plan
 
-
-def feature_role(filename: str) -> str | None:
-    """The device role a feature file is written for (its folder under features/), None for common ones."""
-    parts = Path(filename).resolve().parts
-    for role in DEVICE_FEATURE_FOLDERS:
-        if role in parts[-2:-1]:
-            return role
-    return None
 
 
 @pytest.hookimpl(trylast=True)
@@ -277,6 +287,21 @@ def pytest_bdd_before_scenario(request: pytest.FixtureRequest, feature: Any, sce
     reason = request.node.stash.get(_NOT_APPLICABLE_KEY, None)
     if reason is not None:
         raise NotApplicable(reason)
+
+
+# -- garbage collection between scenarios (harness.perf.gc_policy) -------------------------------------
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtestloop(session: pytest.Session):
+    gc_policy.settle()  # what collection and the plugins left: collected once, then never traversed again
+    yield
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None):
+    yield
+    ran = scenario_of(item) is not None and _NOT_APPLICABLE_KEY not in item.stash
+    if ran:  # its fixtures are gone: collect its garbage now, not during the next scenario's transfer
+        gc_policy.settle()
 
 
 # -- step guard and verdict mapping --------------------------------------------------------------------
@@ -302,6 +327,7 @@ def pytest_bdd_step_error(request, feature, scenario, step, step_func, step_func
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):
     outcome = yield
     report: pytest.TestReport = outcome.get_result()
+    _record_outcome(item, call, report)
     if call.excinfo is None or report.skipped:
         return
     verdict = classify_exception(call.excinfo.value, call.when)
@@ -377,6 +403,7 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
         if (value := _property(report, key)) is not None:
             entry[key] = value
     entry["duration_s"] += float(report.duration)
+    _note_run_facts(report, entry, config)
     for key, value in report.user_properties:  # evidence arrives with the teardown report
         if key.startswith("evidence:"):
             entry["evidence"][key.removeprefix("evidence:")] = value
@@ -447,7 +474,100 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         simulation=profile.setup.simulation,
         target=profile.setup.target,
     )
-    write_statement(build_statement(run, results, load_catalogue()), Path(run_dir))
+    statement = build_statement(run, results, load_catalogue())
+    roles = {
+        nodeid: feature_role(e["feature_file"])
+        for nodeid, e in config.stash[_RESULTS_KEY].items()
+        if e.get("feature_file")
+    }
+    write_statement(apply_selection(statement, _selection(session, profile), roles), Path(run_dir))
 
 
-__all__ = ["PlannedScenario", "mapping_for", "scenario_of", "scenario_plan", "scenario_tags"]
+# -- what the run selected, and the lab fault that stops it ----------------------------------------------
+def record_scenario_identity(item: pytest.Item, template: Any) -> None:
+    """The scenario's run name under "scenario" (an Outline row's values filled in, so rows read apart in
+    every report), its name as written, the key the selection matches it by, and its feature file."""
+    callspec = getattr(item, "callspec", None)
+    example = callspec.params.get("_pytest_bdd_example") if callspec is not None else None
+    item.user_properties[:] = [
+        (key, scenario_run_name(template.name, example) if key == "scenario" else value)
+        for key, value in item.user_properties
+    ]
+    item.user_properties.extend(
+        [
+            (TEMPLATE_PROPERTY, template.name),
+            ("scenario_key", scenario_key(template.feature.filename, template.name, example)),
+            ("feature_file", template.feature.filename),
+        ]
+    )
+
+
+def _record_outcome(item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestReport) -> None:
+    """What the reports need beyond the verdict: a NOT_APPLICABLE reason in words (without the exception's
+    class name), the failure and the run clock's time for the decisive-frame evidence, and a ``LabFault``
+    stopping the session after this scenario (the scenarios not reached are listed once, not failed one by one).
+    """
+    exc = call.excinfo.value if call.excinfo is not None else None
+    if isinstance(exc, NotApplicable):
+        report.user_properties.append(("verdict_message", exc.detail))
+    if exc is not None and call.when == "call":
+        with contextlib.suppress(RuntimeError):  # no runner: a plain test without the clock
+            from harness.bdd.loop import current_runner
+
+            item.stash[FAILURE_KEY] = (exc, current_runner().clock.now())
+        item.stash.setdefault(FAILURE_KEY, (exc, None))
+    if isinstance(exc, LabFault):
+        message = exc.detail
+        item.session.shouldstop = "lab fault: no scenario can run (the message is at the end of the run)"
+        item.config.stash[_LAB_FAULT_KEY] = message
+        report.user_properties.append(("lab_fault", message))
+
+
+def _note_run_facts(report: pytest.TestReport, entry: dict[str, Any], config: pytest.Config) -> None:
+    """What the selection needs of a scenario's result (its key and feature file), and a lab fault (on the
+    xdist controller a worker's lab fault arrives with the report)."""
+    for key in ("scenario_key", "feature_file"):
+        entry.setdefault(key, _property(report, key))
+    message = _property(report, "lab_fault")
+    if message:
+        config.stash[_LAB_FAULT_KEY] = str(message)
+
+
+def _selection(session: pytest.Session, profile: Profile) -> dict[str, Any]:
+    """The statement's ``selection``: the applicable set from the feature files, what ran, what did not."""
+    config = session.config
+    results = config.stash[_RESULTS_KEY]
+    ran_keys, feature_files = set(), set()
+    for entry in results.values():
+        ran_keys.add(entry.get("scenario_key"))
+        feature_files.add(entry.get("feature_file"))
+    items = [i for i in session.items if _property(i, "scenario_key")]  # empty on the xdist controller
+    root = feature_root((f for f in feature_files if f), FEATURES_DIR)
+    lab_fault = config.stash.get(_LAB_FAULT_KEY, None)
+    stopped = session.shouldstop or session.shouldfail or None
+    needs = _setup_needs(config, profile)
+    return record_selection(
+        # A scenario whose needs this setup does not meet is NOT_APPLICABLE here as at collection (one whose
+        # setup is broken still counts: it runs, as an ERROR).
+        planned_scenarios(root, profile, more=lambda tags: needs.decide(tags).reason or None),
+        ran_keys,
+        profile_role=profile.role,
+        arguments=[str(a) for a in config.invocation_params.args],
+        keyword=config.getoption("keyword", ""),
+        markexpr=config.getoption("markexpr", ""),
+        selected_keys=[_property(i, "scenario_key") for i in items] if items else None,
+        stopped=str(stopped) if stopped else (f"lab fault: {lab_fault}" if lab_fault else None),
+        lab_fault=lab_fault,
+    )
+
+
+__all__ = [
+    "DEVICE_FEATURE_FOLDERS",
+    "PlannedScenario",
+    "feature_role",
+    "mapping_for",
+    "record_scenario_identity",
+    "scenario_of",
+    "scenario_plan",
+    "scenario_tags",
+]

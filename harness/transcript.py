@@ -24,9 +24,10 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import enum
+import functools
 import json
 import logging
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -50,6 +51,7 @@ from harness.radio.frames import (
     RawFrame,
     is_zcl_reply,
     parse_zcl_header,
+    zcl_header_length,
 )
 from harness.radio.glue import NOTE_SUPPRESSED_IMAGE_NOTIFY, NOTE_SUPPRESSED_OTHER
 
@@ -172,7 +174,7 @@ class ZclHeaderInfo:
 
 
 # ---------------------------------------------------------------------------------------------------------
-# Decoding (shared with the CH hub, so a request is parsed one way only)
+# Decoding (shared with the CH hub and the tunnel end, so a request is parsed one way only, and once)
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,6 +194,27 @@ class Decoded:
     trailing: bytes = b""
 
 
+@dataclass(frozen=True, slots=True)
+class FrameHead:
+    """What a frame's header says (cluster, command, ZCL header), without reading its payload.
+
+    Why apart from ``Decoded``: queries, the hub and the report's filters read these for every frame, the
+    payload only for a few; and a download repeats the same few hundred headers (one per command and TSN)
+    thousands of times, so one ``FrameHead`` per distinct cluster and header octets is shared by every
+    frame that carries them (``zcl_head``).
+    """
+
+    cluster: str
+    command_id: int | None = None
+    command: str = ""
+    tsn: int | None = None
+    header: foundation.ZCLHeader | None = None
+    zcl: ZclHeaderInfo | None = None
+    definition: Any = None  # zigpy's ZCLCommandDef of the command, when the cluster and command are known
+    error: str = ""  # why the payload is not decoded (unknown cluster or command, too short), or ""
+    length: int = 0  # octets of the ZCL header: the payload starts there
+
+
 def cluster_name(cluster_id: int, zdo: bool = False) -> str:
     """zigpy's class name of a cluster ("Ota", "Basic"), "ZDO", or the id in hex."""
     if zdo:
@@ -200,8 +223,65 @@ def cluster_name(cluster_id: int, zdo: bool = False) -> str:
     return cls.__name__ if cls is not None else f"0x{cluster_id:04X}"
 
 
+_HEADS: dict[tuple[int, bytes], FrameHead] = {}
+_HEADS_LIMIT = 8192
+
+
+def zcl_head(cluster_id: int, data: bytes) -> FrameHead:
+    """The head of the ZCL frame ``data`` of cluster ``cluster_id`` (shared; never raises)."""
+    octets = bytes(data[: zcl_header_length(data)]) if data else b""
+    key = (cluster_id, octets)
+    head = _HEADS.get(key)
+    if head is None:
+        if len(_HEADS) >= _HEADS_LIMIT:
+            _HEADS.clear()
+        head = _HEADS[key] = _zcl_head(cluster_id, octets)
+    return head
+
+
+def _zcl_head(cluster_id: int, octets: bytes) -> FrameHead:
+    name = cluster_name(cluster_id)
+    parsed_header = parse_zcl_header(octets)
+    if parsed_header is None:
+        return FrameHead(name, error="too short for a ZCL header")
+    header = parsed_header[0]
+    info = ZclHeaderInfo.from_zigpy(header)
+    base = {
+        "cluster": name,
+        "tsn": info.tsn,
+        "header": header,
+        "zcl": info,
+        "command_id": int(header.command_id),
+        "length": len(octets),
+    }
+    if header.frame_control.is_cluster:
+        if header.frame_control.is_manufacturer_specific:
+            return FrameHead(**base, command=f"manufacturer-specific 0x{header.command_id:02X}")
+        cls = Cluster._registry.get(cluster_id)
+        if cls is None:
+            return FrameHead(**base, command=f"0x{header.command_id:02X}", error="unknown cluster")
+        commands = cls.server_commands if info.client_to_server else cls.client_commands
+        definition = commands.get(header.command_id)
+    else:
+        definition = foundation.GENERAL_COMMANDS.get(header.command_id)  # type: ignore[call-overload]
+    if definition is None:
+        return FrameHead(**base, command=f"0x{header.command_id:02X}", error="unknown command")
+    return FrameHead(**base, command=definition.name, definition=definition)
+
+
 def decode(frame: RawFrame) -> Decoded:
-    """Decode one frame with zigpy's schemas. Never raises: a frame that does not decode is ``malformed``."""
+    """Decode one frame with zigpy's schemas. Never raises: a frame that does not decode is ``malformed``.
+
+    Once per frame: the result is kept on the frame (``RawFrame.decoded``) until the transcript forgets it.
+    """
+    found = frame.decoded
+    if found is None:
+        found = _decode(frame)
+        object.__setattr__(frame, "decoded", found)  # the frame's memo, not part of the frame (see RawFrame)
+    return found
+
+
+def _decode(frame: RawFrame) -> Decoded:
     try:
         return _decode_zdo(frame) if frame.is_zdo else _decode_zcl(frame)
     except Exception as err:  # a decoder bug must not lose the frame
@@ -253,40 +333,41 @@ def _decode_zdo(frame: RawFrame) -> Decoded:
 
 
 def _decode_zcl(frame: RawFrame) -> Decoded:
-    name = cluster_name(frame.cluster_id)
-    parsed_header = parse_zcl_header(frame.data)
-    if parsed_header is None:
-        return Decoded(name, malformed=True, error="too short for a ZCL header")
-    header, payload = parsed_header
-    info = ZclHeaderInfo.from_zigpy(header)
+    head = zcl_head(frame.cluster_id, frame.data)
+    if head.header is None:
+        return Decoded(head.cluster, malformed=True, error=head.error)
     base = {
-        "cluster": name,
-        "tsn": info.tsn,
-        "header": header,
-        "zcl": info,
-        "command_id": int(header.command_id),
+        "cluster": head.cluster,
+        "tsn": head.tsn,
+        "header": head.header,
+        "zcl": head.zcl,
+        "command_id": head.command_id,
+        "command": head.command,
     }
-    if header.frame_control.is_cluster:
-        if header.frame_control.is_manufacturer_specific:
-            return Decoded(**base, command=f"manufacturer-specific 0x{header.command_id:02X}")
-        cls = Cluster._registry.get(frame.cluster_id)
-        if cls is None:
-            return Decoded(**base, command=f"0x{header.command_id:02X}", error="unknown cluster")
-        commands = cls.server_commands if info.client_to_server else cls.client_commands
-        definition = commands.get(header.command_id)
-    else:
-        definition = foundation.GENERAL_COMMANDS.get(header.command_id)  # type: ignore[call-overload]
-    if definition is None:
-        return Decoded(**base, command=f"0x{header.command_id:02X}", error="unknown command")
+    if head.definition is None:
+        return Decoded(**base, error=head.error)
     try:
-        parsed, rest = definition.schema.deserialize(payload)
+        parsed, rest = head.definition.schema.deserialize(frame.data[head.length :])
     except Exception as err:
-        return Decoded(**base, command=definition.name, malformed=True, error=str(err) or repr(err))
+        return Decoded(**base, malformed=True, error=str(err) or repr(err))
     if hasattr(parsed, "as_dict"):
         fields = {k: v for k, v in parsed.as_dict().items() if v is not None and not k.startswith("_")}
     else:
         fields = {"value": parsed}
-    return Decoded(**base, command=definition.name, fields=fields, parsed=parsed, trailing=bytes(rest))
+    return Decoded(**base, fields=fields, parsed=parsed, trailing=bytes(rest))
+
+
+def _head_of(decoded: Decoded) -> FrameHead:
+    """The head of a frame decoded whole (ZDO frames: their header is their first octet)."""
+    return FrameHead(
+        decoded.cluster,
+        command_id=decoded.command_id,
+        command=decoded.command,
+        tsn=decoded.tsn,
+        header=decoded.header,
+        zcl=decoded.zcl,
+        error=decoded.error,
+    )
 
 
 def _plain(value: Any) -> Any:
@@ -298,14 +379,15 @@ def _plain(value: Any) -> Any:
     if isinstance(value, enum.Enum):
         name = value.name or ""
         return int(value.value) if name.startswith("undefined_") or not name else name
-    if isinstance(value, t.EUI64):
-        return Eui64.parse(str(value)).dashed
+    # The common scalars before EUI64 (a list), whose isinstance check goes through zigpy's slower metaclass.
+    if isinstance(value, int):
+        return int(value)
     if isinstance(value, bytes | bytearray):
         return bytes(value).hex()
     if isinstance(value, str):
         return str(value)
-    if isinstance(value, int):
-        return int(value)
+    if isinstance(value, t.EUI64):
+        return Eui64.parse(str(value)).dashed
     if hasattr(value, "as_dict"):  # zigpy structs and command schemas (some of which are tuples)
         return {k: _plain(v) for k, v in value.as_dict().items() if v is not None and not k.startswith("_")}
     if isinstance(value, dict):
@@ -323,40 +405,262 @@ def _plain(value: Any) -> Any:
 # Entries
 
 
-@dataclass(slots=True, eq=False)
+class _Recorded:
+    """What the frame entries of one transcript share: the clock (their ``utc``) and the decodes they keep.
+
+    Why a ring of decodes: a decoded frame (zigpy's command object and its fields) costs several times the
+    entry itself, and a long download records tens of thousands of frames, most of them never read again
+    field by field. So entries keep the decodes of the last ``DECODED_KEPT`` frames decoded; an older one is
+    decoded again when it is read again (the same octets, the same result).
+    """
+
+    DECODED_KEPT = 4096
+
+    __slots__ = ("_decoded", "clock")
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+        self._decoded: deque[RawFrame] = deque()
+
+    def decoded(self, frame: RawFrame) -> Decoded:
+        found = frame.decoded
+        if found is None:
+            found = decode(frame)
+            kept = self._decoded
+            kept.append(frame)
+            if len(kept) > self.DECODED_KEPT:
+                object.__setattr__(kept.popleft(), "decoded", None)  # the frame's memo (see RawFrame)
+        return found
+
+
+@dataclass(frozen=True, slots=True)
+class _Given:
+    """The frame- and payload-level values of an entry built from given values (decisions), not from a frame."""
+
+    fields: dict[str, Any]
+    profile_id: int | None
+    data: bytes  # the raw octets (named as on RawFrame)
+    aps_counter: int | None
+    lqi: int | None
+    rssi: int | None
+    malformed: bool
+    error: str
+    trailing: bytes
+    decoded: Decoded | None
+
+
 class TranscriptEntry:
-    """One frame (or frameless decision) of a scenario, in the order it happened."""
+    """One frame (or frameless decision) of a scenario, in the order it happened.
+
+    A frame's entry is lean (a 1 MiB download records some 44,000 of them): it keeps the ``RawFrame`` and
+    what the transcript decided about it (direction, parties, the decision behind it) and reads everything
+    else from the frame: the header-level attributes (``cluster``, ``command``, ``command_id``, ``zcl``,
+    ``tsn``) from a ``FrameHead`` shared by every frame with the same header, the payload-level ones
+    (``fields``, ``malformed``, ``error``, ``trailing``, ``parsed``, ``decoded``) decoded with zigpy's
+    schemas on first use. ``TranscriptEntry(...)`` with every value given (as decisions are built) keeps the
+    values as given.
+    """
+
+    __slots__ = (
+        "_given",
+        "_head",
+        "_recorded",
+        "_utc",
+        "cluster_id",
+        "decided_by",
+        "decision",
+        "delivery_error",
+        "direction",
+        "dst",
+        "frame",
+        "in_reply_to",
+        "index",
+        "kind",
+        "note",
+        "src",
+        "time",
+        "transmitted",
+    )
 
     index: int
     kind: EntryKind
     time: float  # clock.now(): seconds since the run's clock origin (virtual on the emulator)
-    utc: datetime
     direction: Direction
     src: Party | None
     dst: Party | None
-    profile_id: int | None  # as received or sent (0x0109 stays 0x0109)
     cluster_id: int | None
-    cluster: str
-    command_id: int | None
-    command: str
-    fields: dict[str, Any]  # decoded, zigpy-typed (Status enums, bytes, EUI64); rendered plain in reports
-    zcl: ZclHeaderInfo | None = None
-    tsn: int | None = None
-    raw: bytes = b""
-    aps_counter: int | None = None
-    lqi: int | None = None
-    rssi: int | None = None
-    note: str = ""  # the radio glue's note (routed to the OTA server, suppressed, ...)
-    decision: str = ""  # the suite's reason for a frame it sent, or the decision of a decision entry
-    decided_by: str = ""  # "CH", "adapter", "rogue", "zigpy" (frames the suite did not originate)
-    transmitted: bool = True  # False: suppressed by the glue, never handed to the radio
-    delivery_error: str = ""  # the radio reported that the frame was not delivered
-    malformed: bool = False
-    error: str = ""
-    trailing: bytes = b""
-    in_reply_to: int | None = None  # index of the request a decision answers
-    decoded: Decoded | None = field(default=None, repr=False)  # zigpy's objects (not rendered)
-    frame: RawFrame | None = field(default=None, repr=False)
+    note: str  # the radio glue's note (routed to the OTA server, suppressed, ...)
+    decision: str  # the suite's reason for a frame it sent, or the decision of a decision entry
+    decided_by: str  # "CH", "adapter", "rogue", "zigpy" (frames the suite did not originate)
+    transmitted: bool  # False: suppressed by the glue, never handed to the radio
+    delivery_error: str  # the radio reported that the frame was not delivered
+    in_reply_to: int | None  # index of the request a decision answers
+    frame: RawFrame | None
+
+    def __init__(
+        self,
+        index: int,
+        kind: EntryKind,
+        time: float,
+        utc: datetime,
+        direction: Direction,
+        src: Party | None,
+        dst: Party | None,
+        profile_id: int | None,
+        cluster_id: int | None,
+        cluster: str,
+        command_id: int | None,
+        command: str,
+        fields: dict[str, Any],
+        zcl: ZclHeaderInfo | None = None,
+        tsn: int | None = None,
+        raw: bytes = b"",
+        aps_counter: int | None = None,
+        lqi: int | None = None,
+        rssi: int | None = None,
+        note: str = "",
+        decision: str = "",
+        decided_by: str = "",
+        transmitted: bool = True,
+        delivery_error: str = "",
+        malformed: bool = False,
+        error: str = "",
+        trailing: bytes = b"",
+        in_reply_to: int | None = None,
+        decoded: Decoded | None = None,
+        frame: RawFrame | None = None,
+    ) -> None:
+        self.index, self.kind, self.time, self.direction = index, kind, time, direction
+        self.src, self.dst, self.cluster_id = src, dst, cluster_id
+        self.note, self.decision, self.decided_by = note, decision, decided_by
+        self.transmitted, self.delivery_error, self.in_reply_to, self.frame = (
+            transmitted,
+            delivery_error,
+            in_reply_to,
+            frame,
+        )
+        header = None if decoded is None else decoded.header
+        self._head = FrameHead(cluster, command_id=command_id, command=command, tsn=tsn, header=header, zcl=zcl)
+        self._recorded: _Recorded | None = None
+        self._utc: datetime | None = utc
+        self._given: _Given | None = _Given(
+            fields, profile_id, raw, aps_counter, lqi, rssi, malformed, error, trailing, decoded
+        )
+
+    @classmethod
+    def _of_frame(
+        cls,
+        recorded: _Recorded,
+        index: int,
+        time: float,
+        direction: Direction,
+        src: Party,
+        dst: Party,
+        head: FrameHead,
+        frame: RawFrame,
+        *,
+        decision: str,
+        decided_by: str,
+        transmitted: bool,
+        in_reply_to: int | None,
+    ) -> TranscriptEntry:
+        """A frame's entry: everything the frame says is read from it when asked (see the class docstring)."""
+        entry = cls.__new__(cls)
+        entry.index, entry.kind, entry.time, entry.direction = index, EntryKind.FRAME, time, direction
+        entry.src, entry.dst, entry.cluster_id = src, dst, frame.cluster_id
+        entry.note, entry.decision, entry.decided_by = frame.note, decision, decided_by
+        entry.transmitted, entry.delivery_error, entry.in_reply_to, entry.frame = (
+            transmitted,
+            "",
+            in_reply_to,
+            frame,
+        )
+        entry._head, entry._recorded, entry._utc, entry._given = head, recorded, None, None
+        return entry
+
+    # -- what the frame says ------------------------------------------------------------------------------
+    @property
+    def utc(self) -> datetime:
+        if self._utc is None:
+            assert self._recorded is not None
+            self._utc = self._recorded.clock.utc_at(self.time)
+        return self._utc
+
+    @property
+    def cluster(self) -> str:
+        return self._head.cluster
+
+    @property
+    def command_id(self) -> int | None:
+        return self._head.command_id
+
+    @property
+    def command(self) -> str:
+        return self._head.command
+
+    @property
+    def zcl(self) -> ZclHeaderInfo | None:
+        return self._head.zcl
+
+    @property
+    def tsn(self) -> int | None:
+        return self._head.tsn
+
+    @property
+    def _on_air(self) -> RawFrame | _Given:
+        """Where the frame-level values are: the frame, or the values given."""
+        return self._given if self._given is not None else self.frame  # type: ignore[return-value]
+
+    @property
+    def _payload(self) -> Decoded | _Given:
+        """Where the payload-level values are: the frame's decode (made on first use), or the values given."""
+        return self._given if self._given is not None else self.decoded  # type: ignore[return-value]
+
+    @property
+    def profile_id(self) -> int | None:
+        """As received or sent (0x0109 stays 0x0109)."""
+        return self._on_air.profile_id
+
+    @property
+    def raw(self) -> bytes:
+        return self._on_air.data
+
+    @property
+    def aps_counter(self) -> int | None:
+        return self._on_air.aps_counter
+
+    @property
+    def lqi(self) -> int | None:
+        return self._on_air.lqi
+
+    @property
+    def rssi(self) -> int | None:
+        return self._on_air.rssi
+
+    @property
+    def decoded(self) -> Decoded | None:
+        """zigpy's objects for this frame (decoded on first use); None for a decision."""
+        if self._given is not None:
+            return self._given.decoded
+        assert self._recorded is not None and self.frame is not None
+        return self._recorded.decoded(self.frame)
+
+    @property
+    def fields(self) -> dict[str, Any]:
+        """Decoded, zigpy-typed (Status enums, bytes, EUI64); rendered plain in reports."""
+        return self._payload.fields
+
+    @property
+    def malformed(self) -> bool:
+        return self._payload.malformed
+
+    @property
+    def error(self) -> str:
+        return self._payload.error
+
+    @property
+    def trailing(self) -> bytes:
+        return self._payload.trailing
 
     # -- predicates used by the query helpers ------------------------------------------------------------
     @property
@@ -369,17 +673,19 @@ class TranscriptEntry:
 
     @property
     def is_cluster_command(self) -> bool:
-        return self.zcl is not None and self.zcl.frame_type == "cluster"
+        zcl = self._head.zcl
+        return zcl is not None and zcl.frame_type == "cluster"
 
     @property
     def delivered(self) -> bool:
         """Handed to the radio and not reported undelivered: the DUT may have received it."""
-        return self.is_frame and self.transmitted and not self.delivery_error
+        return self.kind is EntryKind.FRAME and self.transmitted and not self.delivery_error
 
     @property
     def parsed(self) -> Any:
         """The zigpy command schema instance (ZCL) or argument list (ZDO); None when it did not decode."""
-        return None if self.decoded is None else self.decoded.parsed
+        decoded = self.decoded
+        return None if decoded is None else decoded.parsed
 
     @property
     def raw_hex(self) -> str:
@@ -389,8 +695,8 @@ class TranscriptEntry:
         if command is None:
             return True
         if isinstance(command, int):
-            return self.command_id == command
-        return self.command == command
+            return self._head.command_id == command
+        return self._head.command == command
 
     # -- rendering ---------------------------------------------------------------------------------------
     def as_dict(self) -> dict[str, Any]:
@@ -400,12 +706,12 @@ class TranscriptEntry:
             "time": round(self.time, 6),
             "utc": self.utc.isoformat(timespec="milliseconds"),
             "direction": self.direction.value,
-            "src": None if self.src is None else self.src.as_dict(),
-            "dst": None if self.dst is None else self.dst.as_dict(),
+            "src": None if self.src is None else dict(_as_dict(self.src)),
+            "dst": None if self.dst is None else dict(_as_dict(self.dst)),
             "profile": None if self.profile_id is None else f"0x{self.profile_id:04X}",
             "cluster_id": None if self.cluster_id is None else f"0x{self.cluster_id:04X}",
             "cluster": self.cluster,
-            "zcl": None if self.zcl is None else self.zcl.as_dict(),
+            "zcl": None if self.zcl is None else dict(_as_dict(self.zcl)),
             "tsn": self.tsn,
             "command_id": self.command_id,
             "command": self.command,
@@ -435,13 +741,7 @@ class TranscriptEntry:
         profile = PROFILE_NAMES.get(self.profile_id or 0, f"0x{self.profile_id:04X}")
         header = ""
         if self.zcl is not None:
-            bits = [f"tsn={self.zcl.tsn}", "cl" if self.zcl.frame_type == "cluster" else "gen"]
-            bits.append("c>s" if self.zcl.client_to_server else "s>c")
-            if self.zcl.manufacturer_specific:
-                bits.append(f"mfr=0x{self.zcl.manufacturer_code or 0:04X}")
-            if self.zcl.disable_default_response:
-                bits.append("noDR")
-            header = " [" + " ".join(bits) + "]"
+            header = _header_text(self.zcl)
         elif self.tsn is not None:
             header = f" [tsn={self.tsn}]"
         fields = ", ".join(f"{k}={_text_value(k, _plain(v))}" for k, v in self.fields.items())
@@ -463,12 +763,36 @@ class TranscriptEntry:
             tags.append(f"{self.decided_by + ': ' if self.decided_by else ''}{reason}")
         suffix = "".join(f" [{tag}]" for tag in tags)
         return (
-            f"{stamp} {self.direction.value:>8} {self.src} -> {self.dst} {profile} "
+            f"{stamp} {self.direction.value:>8} {_text(self.src)} -> {_text(self.dst)} {profile} "
             f"{self.cluster}{header} {body} raw={raw}{suffix}"
         )
 
     def __repr__(self) -> str:
         return f"<TranscriptEntry #{self.index} {self.direction.value} {self.command or self.kind.value}>"
+
+
+@functools.lru_cache(maxsize=1024)
+def _as_dict(value: Party | ZclHeaderInfo) -> dict[str, Any]:
+    """``value.as_dict()`` once per distinct party or header (a transcript repeats a few of them); callers
+    copy it."""
+    return value.as_dict()
+
+
+@functools.lru_cache(maxsize=1024)
+def _text(party: Party | None) -> str:
+    return str(party)
+
+
+@functools.lru_cache(maxsize=1024)
+def _header_text(zcl: ZclHeaderInfo) -> str:
+    """The ZCL header as ``to_line`` shows it (once per distinct header)."""
+    bits = [f"tsn={zcl.tsn}", "cl" if zcl.frame_type == "cluster" else "gen"]
+    bits.append("c>s" if zcl.client_to_server else "s>c")
+    if zcl.manufacturer_specific:
+        bits.append(f"mfr=0x{zcl.manufacturer_code or 0:04X}")
+    if zcl.disable_default_response:
+        bits.append("noDR")
+    return " [" + " ".join(bits) + "]"
 
 
 def _text_value(name: str, value: Any) -> str:
@@ -515,12 +839,18 @@ class Transcript:
         self._remove_tap: Callable[[], None] | None = None
         self._learned: dict[int, str] = {}  # NWK -> EUI-64 from Device_annce frames
         self._roles: dict[str, Role] = {}  # EUI-64 -> role (the rogue node, ...)
+        #: Resolved parties by address (only those whose EUI-64 is known: an unknown one may become known);
+        #: emptied whenever what resolves them changes (a Device_annce, a registered party, re-attaching).
+        self._parties: dict[FrameAddress, Party] = {}
+        self._ch_parties: dict[int | None, Party] = {}  # the CH as the source of its own frames, by endpoint
+        self._recorded = _Recorded(clock)
 
     # -- wiring ------------------------------------------------------------------------------------------
     def attach(self, app: Any) -> None:
         """Record every frame ``app`` (a ``HarnessAppMixin``) taps; resolve addresses through its tables."""
         self.detach()
         self._app = app
+        self._forget_parties()
         self._remove_tap = app.add_frame_listener(self.record_frame)
 
     def detach(self) -> None:
@@ -535,6 +865,7 @@ class Transcript:
         self._roles[eui] = role
         if nwk is not None:
             self._learned[nwk] = eui
+        self._forget_parties()
 
     def add_listener(self, listener: EntryListener) -> Callable[[], None]:
         """Call ``listener(entry)`` for every new entry; returns the function removing it."""
@@ -553,64 +884,59 @@ class Transcript:
 
     # -- recording ---------------------------------------------------------------------------------------
     def record_frame(self, frame: RawFrame) -> TranscriptEntry:
-        """The glue's frame listener: one entry per frame. Never raises on a strange frame."""
-        decoded = decode(frame)
-        if decoded.command == "Device_annce" and not decoded.malformed:
-            nwk, ieee = decoded.parsed[0], decoded.parsed[1]
-            self._learned[int(nwk)] = Eui64.parse(str(ieee)).dashed
-        src, dst = self._party(frame.src), self._party(frame.dst)
-        if frame.direction is FrameDirection.OUT and frame.src.mode is AddressMode.NONE:
-            src = Party(Role.CH, COORDINATOR_NWK, self._coordinator_eui(), frame.src.endpoint)
+        """The glue's frame listener: one entry per frame. Never raises on a strange frame.
+
+        Only the header is read here (the payload is decoded when someone reads it), except for ZDO frames,
+        whose Device_annce teaches the transcript a device's addresses.
+        """
+        if frame.is_zdo:
+            decoded = self._recorded.decoded(frame)
+            head = _head_of(decoded)
+            if decoded.command == "Device_annce" and not decoded.malformed:
+                nwk, ieee = decoded.parsed[0], decoded.parsed[1]
+                self._learned[int(nwk)] = Eui64.parse(str(ieee)).dashed
+                self._forget_parties()
+        else:
+            head = zcl_head(frame.cluster_id, frame.data)
+        outgoing = frame.direction is FrameDirection.OUT
+        if outgoing and frame.src.mode is AddressMode.NONE:
+            src = self._ch_party(frame.src.endpoint)
+        else:
+            src = self._party(frame.src)
+        dst = self._party(frame.dst)
         transmitted = frame.note not in (NOTE_SUPPRESSED_IMAGE_NOTIFY, NOTE_SUPPRESSED_OTHER)
-        if frame.direction is FrameDirection.IN:
+        if not outgoing:
             direction = Direction.FROM_DUT if src.role is Role.DUT else Direction.OTHER
         else:
             to_dut = dst.role in (Role.DUT, Role.BROADCAST, Role.GROUP)
             direction = Direction.TO_DUT if to_dut else Direction.OTHER
         decision, decided_by, in_reply_to = "", "", None
         attribution = _ATTRIBUTION.get()
-        if frame.direction is FrameDirection.OUT:
+        if outgoing:
             if attribution is not None and attribution.transcript is self:
                 decision, decided_by, in_reply_to = attribution.note, attribution.by, attribution.in_reply_to
             elif not transmitted:
                 decision, decided_by = frame.note, "CH"  # the glue suppressed it on the CH's behalf
             elif frame.cluster_id == OTA_CLUSTER_ID and not frame.is_zdo:
-                decision = f"allowed: zigpy {decoded.command or 'frame'} (profile-wide request, not an OTA command)"
+                decision = f"allowed: zigpy {head.command or 'frame'} (profile-wide request, not an OTA command)"
                 decided_by = "zigpy"
             else:
                 decided_by = "zigpy"
-        entry = TranscriptEntry(
-            index=len(self._entries),
-            kind=EntryKind.FRAME,
-            time=self.clock.now(),
-            utc=self.clock.utcnow(),
-            direction=direction,
-            src=src,
-            dst=dst,
-            profile_id=frame.profile_id,
-            cluster_id=frame.cluster_id,
-            cluster=decoded.cluster,
-            command_id=decoded.command_id,
-            command=decoded.command,
-            fields=decoded.fields,
-            zcl=decoded.zcl,
-            tsn=decoded.tsn,
-            raw=frame.data,
-            aps_counter=frame.aps_counter,
-            lqi=frame.lqi,
-            rssi=frame.rssi,
-            note=frame.note,
+        entry = TranscriptEntry._of_frame(
+            self._recorded,
+            len(self._entries),
+            self.clock.now(),
+            direction,
+            src,
+            dst,
+            head,
+            frame,
             decision=decision,
             decided_by=decided_by,
             transmitted=transmitted,
-            malformed=decoded.malformed,
-            error=decoded.error,
-            trailing=decoded.trailing,
             in_reply_to=in_reply_to,
-            decoded=decoded,
-            frame=frame,
         )
-        if attribution is not None and attribution.transcript is self and frame.direction is FrameDirection.OUT:
+        if attribution is not None and attribution.transcript is self and outgoing:
             attribution.entries.append(entry)
         return self._append(entry)
 
@@ -670,6 +996,27 @@ class Transcript:
 
     # -- address resolution ------------------------------------------------------------------------------
     def _party(self, address: FrameAddress) -> Party:
+        party = self._parties.get(address)
+        if party is None:
+            party = self._resolve(address)
+            if party.eui64 is not None or party.role in (Role.BROADCAST, Role.GROUP):
+                self._parties[address] = party
+        return party
+
+    def _forget_parties(self) -> None:
+        self._parties.clear()
+        self._ch_parties.clear()
+
+    def _ch_party(self, endpoint: int | None) -> Party:
+        """The CH as the source of a frame it sends (the radio fills in the coordinator's address)."""
+        party = self._ch_parties.get(endpoint)
+        if party is None:
+            party = Party(Role.CH, COORDINATOR_NWK, self._coordinator_eui(), endpoint)
+            if party.eui64 is not None:
+                self._ch_parties[endpoint] = party
+        return party
+
+    def _resolve(self, address: FrameAddress) -> Party:
         endpoint = address.endpoint
         if address.mode is AddressMode.BROADCAST:
             return Party(Role.BROADCAST, _int(address.address), None, endpoint)

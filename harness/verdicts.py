@@ -24,6 +24,7 @@ raise                                   verdict         note
 ``AssertionError`` / ``DeviceFailure``  FAIL            ``DeviceFailure`` is an ``AssertionError``
 ``Inconclusive(message)``               INCONCLUSIVE
 ``LabError(message)``                   ERROR
+``LabFault(message)``                   ERROR           a ``LabError`` that stops the run
 ``NotApplicable(reason)``               NOT_APPLICABLE  a ``pytest.skip.Exception``
 ``harness.clock.BudgetExpired``         INCONCLUSIVE    uncaught: nobody checked the transcript
 any other exception                     ERROR           a harness defect is not the device's fault
@@ -134,6 +135,10 @@ def mapping_for(verdict: Verdict) -> Outcome:
     return OUTCOMES[verdict]
 
 
+#: ``item.stash`` key: the exception that ended a scenario's call phase and the run clock's time then. The run
+#: plugin sets it; the evidence writer reads it to find the frame a FAIL rests on (``harness.evidence.record``).
+FAILURE_KEY = pytest.StashKey[tuple[BaseException, float | None]]()
+
 #: Allure label name carrying the verdict (Allure's own statuses cannot tell INCONCLUSIVE from ERROR).
 ALLURE_VERDICT_LABEL = "verdict"
 #: Key of the ``report.user_properties`` entry that records the verdict of one test phase.
@@ -158,13 +163,29 @@ class DeviceFailure(_VerdictSignal, AssertionError):
     """The device was seen to break the requirement (FAIL). Message: see ``failure_message``.
 
     ``requirements`` (optional) narrows the failing step's declared requirements to those this check is
-    about (``attribute_failure``)."""
+    about (step-level attribution). ``frame``: the transcript entry the verdict rests on, when the step knows
+    it (the report shows its time and frame number in the capture; without it the report names the device's
+    last frame before the verdict). ``budget`` and ``stimulus`` (what was sent, in words naming its command):
+    nothing arrived within the budget after the stimulus, so the report shows the stimulus frame and the
+    budget's end (``expired_budget_signal`` sets them).
+    """
 
     verdict = Verdict.FAIL
 
-    def __init__(self, message: str, requirements: Iterable[str] = ()) -> None:
+    def __init__(
+        self,
+        message: str,
+        requirements: Iterable[str] = (),
+        *,
+        frame: Any = None,
+        budget: Budget | None = None,
+        stimulus: str = "",
+    ) -> None:
         super().__init__(message)
         self.requirements = tuple(requirements)
+        self.frame = frame
+        self.budget = budget
+        self.stimulus = stimulus
 
 
 class Inconclusive(_VerdictSignal, Exception):
@@ -177,6 +198,12 @@ class LabError(_VerdictSignal, Exception):
     """The test environment failed (ERROR): radio, coordinator, power switch, missing input file."""
 
     verdict = Verdict.ERROR
+
+
+class LabFault(LabError):
+    """A lab error no scenario can get past (the coordinator cannot be reached or started, the radio library
+    or the emulator cannot be loaded): ERROR for the scenario that met it, and the run stops there. The
+    scenarios not reached are listed once as "not run: lab fault" (``harness.reports.selection``)."""
 
 
 class NotApplicable(_VerdictSignal, pytest.skip.Exception):
@@ -317,6 +344,8 @@ def expired_budget_signal(
                 f"nothing before the budget expired, although the transcript shows that the DUT received {stimulus}",
             ),
             requirements,
+            budget=budget,
+            stimulus=stimulus,
         )
     return Inconclusive(
         no_verdict_message(

@@ -23,7 +23,7 @@ from harness.crypto.keystore import KeyStore
 from harness.crypto.pki import TestPki
 from harness.dut import DutAdapter
 from harness.dut.images import ScenarioImage, ScenarioImages
-from harness.evidence.pcap import capture_evidence
+from harness.evidence.record import scenario_evidence
 from harness.gbcs.commands import DccCommands
 from harness.profile import Profile
 from harness.progress import MODELLED_PROPERTY, watch_transcript
@@ -159,7 +159,8 @@ def _record_evidence(request: pytest.FixtureRequest, state: ScenarioState) -> No
     request.node.user_properties.append(("evidence:transcript_summary", transcript.summary()))
     request.node.user_properties.append(("evidence:dut_seen", dut_seen_evidence(transcript, state.dut.device)))
     run_dir = request.config.getoption("--run-dir", None)
-    request.node.user_properties.extend(capture_evidence(request.node, state.dut, run_dir))  # capture.pcapng
+    # capture.pcapng, transcript.txt, and for a FAIL its decisive frame and violation.png
+    request.node.user_properties.extend(scenario_evidence(request.node, state.dut, run_dir))
     if run_dir and request.config.getoption("--transfer-plots") == "on":  # plain test runs skip the drawing
         clock = "virtual" if state.clock.virtual else "real"
         if plots := record_transfer_plots(transcript, Path(run_dir), request.node.name, clock=clock):

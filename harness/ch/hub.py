@@ -15,7 +15,9 @@ leave evidence of each step. The hub:
   and an Image Page Request's responses go out ``ResponseSpacing`` apart;
 - records decisions that send nothing (dropped, ignored) as decision entries;
 - offers the CH's own stimuli: ``notify_image`` (unicast or broadcast), an unsolicited Upgrade End Response
-  ("upgrade now"), and raw frames that are malformed on purpose.
+  ("upgrade now"), and raw frames that are malformed on purpose;
+- keeps full garbage collections away while a transfer runs (``harness.perf.gc_policy``): postponed from
+  the first block (or page) request to the Upgrade End Request, or until the hub is reset or stopped.
 
 Nothing here knows which radio it runs on.
 """
@@ -36,6 +38,7 @@ from zigpy.zcl.clusters.general import Ota
 from harness.ch.ota_server import Activation, Decision, HeldImage, OtaServer, Rule
 from harness.clock import Budget, Clock
 from harness.crypto.eui64 import Eui64
+from harness.perf import gc_policy
 from harness.radio.frames import SE_PROFILE_ID, AddressMode, RawFrame, is_zcl_reply, zcl_frame
 from harness.radio.glue import OTA_CLUSTER_ID, SE_ENDPOINT_ID, HarnessAppMixin, ota_client_endpoint
 from harness.transcript import Direction, Transcript, TranscriptEntry, decode
@@ -83,6 +86,8 @@ class CommunicationsHub:
         self.errors: list[str] = []
         self._tasks: set[asyncio.Task[None]] = set()
         self._active = True
+        self._in_transfer = False  # full garbage collections postponed (see _transfer_running)
+        self._idents: dict[Device, str] = {}  # zigpy Device -> canonical EUI-64 hex (OtaServer's key)
         app.set_ota_handler(self._on_ota)
 
     # -- programming (the scenario's Given steps) --------------------------------------------------------
@@ -100,6 +105,7 @@ class CommunicationsHub:
     def reset(self, transcript: Transcript | None = None) -> None:
         """A fresh OTA server (no images, rules, counters) for a new scenario; pending sends are cancelled."""
         self._cancel_pending()
+        self._transfer_running(False)
         self.server = OtaServer(utc_now=self.clock.zigbee_utc)
         self.errors = []
         if transcript is not None:
@@ -111,6 +117,7 @@ class CommunicationsHub:
             self._active = False
             self.app.set_ota_handler(None)
         self._cancel_pending()
+        self._transfer_running(False)
 
     @property
     def pending(self) -> int:
@@ -234,7 +241,11 @@ class CommunicationsHub:
         if status is not None:
             self._answer_status(device, header, status, command, packet.src_ep, index, broadcast)
             return
-        ident = Eui64.parse(str(device.ieee)).hex
+        if kind in ("block", "page", "end"):
+            self._transfer_running(kind != "end")
+        ident = self._idents.get(device)
+        if ident is None:
+            ident = self._idents[device] = Eui64.parse(str(device.ieee)).hex
         try:
             decisions = self._decide(kind, ident, decoded.parsed)
         except Exception as err:  # a rule that cannot apply here: the harness's problem, not the DUT's
@@ -389,6 +400,14 @@ class CommunicationsHub:
                 data,
                 broadcast_address=t.BroadcastAddress.ALL_DEVICES,
             )
+
+    def _transfer_running(self, running: bool) -> None:
+        """Postpone full garbage collections while a transfer runs (their pauses would delay blocks)."""
+        if running and not self._in_transfer:
+            gc_policy.postpone_full_collections()
+        elif not running and self._in_transfer:
+            gc_policy.resume_full_collections()
+        self._in_transfer = running
 
     def _cancel_pending(self) -> None:
         for task in list(self._tasks):

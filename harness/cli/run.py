@@ -14,13 +14,18 @@ from __future__ import annotations
 import argparse
 import json
 import secrets
+import shlex
+import shutil
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from harness.cli.hints import command
 from harness.errors import ConfigurationError, UsageError
 from harness.exitcodes import RunExit
+from harness.reports.selection import INCOMPLETE, LAB_FAULT, PARTIAL_HEADLINE
+from harness.reports.signing import add_signing_options, signing_key_from_args
 from harness.verdicts import Verdict, run_exit_code
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -31,6 +36,7 @@ BINDING_MODULE = PROJECT_ROOT / "steps" / "test_features.py"
 _PROJECT_CONFIG = (f"--rootdir={PROJECT_ROOT}", "-c", str(PROJECT_ROOT / "pyproject.toml"))
 
 # pytest's own exit statuses, and what they mean for a conformance run.
+_PYTEST_NO_TESTS = 5
 _PYTEST_USAGE_ERROR = 4
 _PYTEST_INTERNAL_ERROR = 3
 _PYTEST_INTERRUPTED = 2
@@ -73,6 +79,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=None,
         help="scenario n of N, verdict, wall and modelled time on stderr (default: when stderr is a terminal)",
     )
+    _register_report_options(parser)
     parser.set_defaults(handler=run_command, accepts_extra=True, error_exit_code=RunExit.USAGE)
 
 
@@ -105,17 +112,24 @@ def run_command(args: argparse.Namespace) -> int:
 
     if args.repeat < 1:
         raise UsageError(f"--repeat takes a number of runs, 1 or more (got {args.repeat})")
+    signing = signing_key_from_args(args)  # a bad key is a usage error before anything runs
+    if informational := _informational(args.extra):
+        return _inform(args, informational)
 
     run_dir = Path(args.reports_dir) / (args.run_id or new_run_id())
+    created = not run_dir.exists()
     run_dir.mkdir(parents=True, exist_ok=True)
     if args.repeat > 1:
         status = _run_repeated(args, run_dir)
     else:
         status = pytest.main(_pytest_args(args, run_dir, run_dir / "allure-results"))
+    if (refused := _refused(int(status), args, run_dir, created)) is not None:
+        return refused
     # Imported only now: its imports (pytest-bdd among them) must not precede pytest's assertion rewriting.
     from harness.cli.report import certify_after_run
 
-    certify_after_run(run_dir)  # certification.html and the signed manifest; never changes the exit code
+    # certification.html and the signed manifest; never changes the exit code
+    certify_after_run(run_dir, signing=signing, pdf=args.pdf)
     return _exit_code(int(status), run_dir)
 
 
@@ -129,6 +143,8 @@ def _pytest_args(args: argparse.Namespace, run_dir: Path, allure_dir: Path) -> l
         *_PROJECT_CONFIG,
         "-p",
         "no:cacheprovider",
+        "-p",
+        "no:hypothesispytest",  # the suite's own tests' plugin: it imports hypothesis (0.2 s) to report nothing
         f"--junitxml={run_dir / 'junit.xml'}",
         f"--alluredir={allure_dir}",
         f"--run-dir={run_dir}",
@@ -136,7 +152,9 @@ def _pytest_args(args: argparse.Namespace, run_dir: Path, allure_dir: Path) -> l
         *([] if tracebacks else ["--tb=no", "-rN"]),
         *progress,
         *_profile_args(args),
+        *([f"--transfer-plots={args.transfer_plots}"] if args.transfer_plots else []),
         *args.extra,
+        "--color=no",  # last, so it wins: no terminal colour codes in junit.xml, Allure or the statement
     ]
 
 
@@ -218,6 +236,7 @@ def _run_repeated(args: argparse.Namespace, run_dir: Path) -> int:
     first usage error, interruption or internal error, else 0 (the verdicts decide the exit code)."""
     import pytest
 
+    from harness.reports.selection import apply_selection, combine_selections
     from harness.reports.statement import REPEAT_DIR, combine_repetitions, write_statement
     from harness.requirements import load_catalogue
 
@@ -228,30 +247,29 @@ def _run_repeated(args: argparse.Namespace, run_dir: Path) -> int:
         print(f"ota-conformance run: repetition {k} of {args.repeat} in {rep_dir}", file=sys.stderr, flush=True)
         rep_status = int(pytest.main(_pytest_args(args, rep_dir, run_dir / "allure-results")))
         statement = rep_dir / "conformance.json"
-        if rep_status == _PYTEST_USAGE_ERROR:
+        if rep_status in (_PYTEST_USAGE_ERROR, _PYTEST_NO_TESTS):
             return rep_status
         if not statement.exists():
             print(f"ota-conformance run: repetition {k} wrote no statement; it counts as no verdict", file=sys.stderr)
             status = status or _PYTEST_INTERNAL_ERROR
             continue
         models.append(json.loads(statement.read_text(encoding="utf-8")))
+        if (models[-1].get("selection") or {}).get("lab_fault"):
+            print(f"ota-conformance run: repetition {k} stopped on a lab fault; no more repetitions.", file=sys.stderr)
+            break  # the verdicts (an ERROR) decide the exit code
         if rep_status in (_PYTEST_INTERRUPTED, _PYTEST_INTERNAL_ERROR):
             status = status or rep_status
         if rep_status == _PYTEST_INTERRUPTED:
             break  # the operator stopped the run: keep what ran
     if models:
-        write_statement(combine_repetitions(models, run_dir.name, load_catalogue()), run_dir)
+        combined = combine_repetitions(models, run_dir.name, load_catalogue())
+        roles = {s["nodeid"]: s.get("role") for model in models for s in model["scenarios"] if "role" in s}
+        write_statement(apply_selection(combined, combine_selections(models), roles), run_dir)
     return status
 
 
 def _exit_code(pytest_status: int, run_dir: Path) -> int:
     statement = run_dir / "conformance.json"
-    if pytest_status == _PYTEST_USAGE_ERROR:
-        print(
-            f"ota-conformance run: configuration error (see above); evidence kept in {run_dir}",
-            file=sys.stderr,
-        )
-        return RunExit.USAGE
     if not statement.exists():
         print(
             f"ota-conformance run: no conformance statement was written (pytest status {pytest_status}); "
@@ -270,12 +288,18 @@ def _exit_code(pytest_status: int, run_dir: Path) -> int:
         flaky = repeat["flaky"]
         print(f"Repetitions: {repeat['repetitions']}; flaky: {', '.join(flaky) if flaky else 'none'}.")
     _print_problems(model["scenarios"])
-    print(f"Scenarios: {totals or 'none collected'}. Exit code {int(code)} ({RunExit(code).name}).")
+    _print_not_run(model)
+    meaning = RunExit(code).name
+    if (model.get("selection") or {}).get("not_run") and code == RunExit.ALL_PASSED:
+        meaning = f"{INCOMPLETE}: the selected scenarios passed; {PARTIAL_HEADLINE}"
+    print(f"Scenarios: {totals or 'none collected'}. Exit code {int(code)} ({meaning}).")
     return int(code)
 
 
 #: How many scenarios without a PASS the end-of-run summary names before pointing to the statement.
 _SUMMARY_LIMIT = 25
+#: How many scenarios not run the summary names (per reason) before pointing to the statement.
+_NOT_RUN_LIMIT = 10
 
 
 def _print_problems(scenarios: list[dict]) -> None:
@@ -289,3 +313,93 @@ def _print_problems(scenarios: list[dict]) -> None:
             print(f"{'':14}{line[:300]}")
     if len(problems) > _SUMMARY_LIMIT:
         print(f"... and {len(problems) - _SUMMARY_LIMIT} more: see the conformance statement")
+
+
+def _register_report_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--transfer-plots",
+        choices=("on", "off"),
+        default=None,
+        help="draw a PNG per OTA transfer into evidence/ (default: on)",
+    )
+    parser.add_argument("--pdf", action="store_true", help="write certification.pdf into the run too (signed with it)")
+    add_signing_options(parser)
+
+
+# -- a selection that runs nothing, pytest's informational options ----------------------------------------
+#: pytest options that list or explain instead of running: no run directory, pytest's exit status.
+INFORMATIONAL_OPTIONS = (
+    "--collect-only",
+    "--co",
+    "--markers",
+    "--fixtures",
+    "--fixtures-per-test",
+    "--setup-plan",
+    "--setup-only",
+    "--help",
+    "-h",
+    "--version",
+    "-V",
+)
+
+
+def _informational(extra: list[str]) -> str | None:
+    return next((a for a in extra if a.split("=", 1)[0] in INFORMATIONAL_OPTIONS), None)
+
+
+def _inform(args: argparse.Namespace, option: str) -> int:
+    """pytest's listing alone (``--collect-only``, ``--markers``, ...): nothing runs, no run directory."""
+    import pytest
+
+    status = int(pytest.main([a for a in _pytest_args(args, Path("."), Path(".")) if not _writes_output(a)]))
+    print(f"ota-conformance run: {option} lists and runs nothing; no run directory was written.", file=sys.stderr)
+    return RunExit.ALL_PASSED if status in (0, _PYTEST_NO_TESTS) else RunExit.USAGE
+
+
+def _writes_output(argument: str) -> bool:
+    return argument.startswith(("--junitxml=", "--alluredir=", "--run-dir="))
+
+
+def _refused(status: int, args: argparse.Namespace, run_dir: Path, created: bool) -> int | None:
+    """Exit 2 and no run directory when pytest refused the arguments or the selection matched no scenario."""
+    if status not in (_PYTEST_USAGE_ERROR, _PYTEST_NO_TESTS):
+        return None
+    if created:
+        shutil.rmtree(run_dir, ignore_errors=True)
+    if status == _PYTEST_USAGE_ERROR:
+        print("ota-conformance run: usage or configuration error (see above); nothing was run.", file=sys.stderr)
+    else:
+        chosen = " ".join(shlex.quote(a) for a in args.extra) or "(no pytest arguments)"
+        print(
+            f"ota-conformance run: the selection {chosen} matches no scenario; nothing was run and no run "
+            f"directory was written. ACTION: check the expression; `{command('run', '--collect-only', '-q')}` "
+            "lists the scenarios.",
+            file=sys.stderr,
+        )
+    return RunExit.USAGE
+
+
+def _print_not_run(model: dict) -> None:
+    """A partial run says so once, with the scenarios it left out (a lab fault's message once, too)."""
+    selection = model.get("selection") or {}
+    not_run = selection.get("not_run") or []
+    lab_fault = bool(selection.get("lab_fault"))
+    if lab_fault:
+        print("LAB FAULT     the run stopped at the ERROR above: no other scenario could have run (fix the lab first)")
+    if not not_run:
+        return
+    print(
+        f"{INCOMPLETE}: {PARTIAL_HEADLINE}. {len(not_run)} of {selection.get('applicable')} applicable scenarios "
+        "did not run:"
+    )
+    reasons: dict[str, list[str]] = {}
+    for entry in not_run:
+        reasons.setdefault(entry["reason"], []).append(entry["scenario"])
+    for reason, names in reasons.items():
+        print(f"  {len(names)} {reason}")
+        if reason == LAB_FAULT:
+            continue  # one message for the fault: the statement lists them by name
+        for name in names[:_NOT_RUN_LIMIT]:
+            print(f"{'':14}{name}")
+        if len(names) > _NOT_RUN_LIMIT:
+            print(f"{'':14}... and {len(names) - _NOT_RUN_LIMIT} more: see the conformance statement")

@@ -12,12 +12,14 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass
-from typing import TypeAlias
+from typing import TYPE_CHECKING, TypeAlias
 
-import asn1tools
 from cryptography import x509
 from cryptography.x509.name import _ASN1Type
 from cryptography.x509.oid import NameOID
+
+if TYPE_CHECKING:  # imported on first use: it costs about 80 ms, which most commands never need
+    import asn1tools
 
 EUI64_LENGTH = 8
 
@@ -111,7 +113,9 @@ EuiLike: TypeAlias = Eui64 | str | bytes | bytearray | int
 
 @functools.cache
 def _asn1() -> asn1tools.compiler.Specification:
-    """Compiled on first use and then reused (compiling costs ~20 ms)."""
+    """Compiled on first use and then reused (compiling costs ~20 ms, importing asn1tools ~80 ms)."""
+    import asn1tools
+
     return asn1tools.compile_string(_HARDWARE_MODULE_NAME_ASN1, "der")
 
 
@@ -149,8 +153,11 @@ def san_eui64(certificate: x509.Certificate) -> Eui64 | None:
         return None
     if len(names) > 1:
         raise ValueError(f"the SAN holds {len(names)} HardwareModuleName entries, expected one")
+    spec = _asn1()
+    import asn1tools  # loaded by _asn1()
+
     try:
-        decoded, length = _asn1().decode_with_length("HardwareModuleName", names[0].value)
+        decoded, length = spec.decode_with_length("HardwareModuleName", names[0].value)
     except asn1tools.Error as exc:
         raise ValueError(f"the SAN HardwareModuleName is not valid DER: {exc}") from exc
     if length != len(names[0].value):

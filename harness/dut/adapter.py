@@ -58,6 +58,8 @@ from harness.dut.capabilities import (
 )
 from harness.errors import ConfigurationError
 from harness.profile import Profile
+from harness.profile.device_class import DEFAULT_EMULATORS as DEFAULT_EMULATORS
+from harness.profile.device_class import emulator_class_spec
 from harness.radio.factory import default_config, load_radio, radio_config, start_app
 from harness.radio.glue import HarnessAppMixin
 from harness.radio.state import NetworkStateDir
@@ -66,6 +68,7 @@ from harness.verdicts import (
     DeviceFailure,
     Inconclusive,
     LabError,
+    LabFault,
     NotApplicable,
     failure_message,
     no_verdict_message,
@@ -75,11 +78,6 @@ from harness.zigbee.tunneling import TunnelConfig
 LOGGER = logging.getLogger(__name__)
 T = TypeVar("T")
 
-#: The built-in emulator of each role, as ``module:Class`` (PIXIT ``emulator.device_class`` overrides it).
-DEFAULT_EMULATORS: dict[str, str] = {
-    "ppmid": "harness.emulator.ppmid:PpmidEmulator",
-    "hcalcs": "harness.emulator.hcalcs:HcalcsEmulator",
-}
 
 #: How the PIXIT budgets of the bench itself (not of the device) are named in messages.
 _BUDGET_LABELS: dict[str, str] = {
@@ -236,7 +234,16 @@ class DutAdapter:
     # -- lifecycle -----------------------------------------------------------------------------------------
     async def start(self) -> None:
         """Start the coordinator with the glue, attach the transcript and the CH, and on a radio that
-        hosts emulated devices build, attach and boot the DUT. Idempotent."""
+        hosts emulated devices build, attach and boot the DUT. Idempotent. A lab error here (coordinator
+        absent, radio library or emulator missing) is a ``LabFault``: no scenario could get past it."""
+        try:
+            await self._start()
+        except LabFault:
+            raise
+        except LabError as err:
+            raise LabFault(err.detail) from err
+
+    async def _start(self) -> None:
         if self.app is not None:
             return
         _quiet_zigpy()
@@ -551,7 +558,9 @@ class DutAdapter:
                 failure_message(
                     f"the DUT to answer a Basic Read Attributes within {budget}",
                     "no answer (see the transcript: the request was handed to the radio); it stopped working",
-                )
+                ),
+                budget=budget,
+                stimulus="a Basic Read Attributes",  # the report shows that request's frame and the budget's end
             )
 
     def watch_upgrade_status(self) -> None:
@@ -952,7 +961,7 @@ class DutAdapter:
             LOGGER.info("network restored from %s (zigpy's database held no backup)", self.state.backup_path)
 
     def _build_emulated_device(self) -> HostedDevice:
-        spec = self.profile.pixit_value("emulator.device_class") or DEFAULT_EMULATORS.get(self.profile.role)
+        spec = emulator_class_spec(self.profile.role, self.profile.pixit_values)
         if not spec:
             raise LabError(
                 no_verdict_message(

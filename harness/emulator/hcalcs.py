@@ -42,7 +42,7 @@ from harness.clock import Clock
 from harness.crypto.eui64 import Eui64
 from harness.crypto.keystore import KeyRole, KeyStore
 from harness.emulator.faults import FaultSet
-from harness.emulator.hcalcs_faults import HcalcsFaultSet, parse_hcalcs_faults
+from harness.emulator.hcalcs_faults import HCALCS_FAULTS, HcalcsFaultSet, parse_hcalcs_faults
 from harness.emulator.node import COORDINATOR_NWK, EmulatedZigbeeNode, Transmit, default_nwk
 from harness.emulator.ota_client import (
     DowngradePolicy,
@@ -672,6 +672,11 @@ class HcalcsEmulator(EmulatedZigbeeNode):
         self._sync()
 
     # -- construction from a DUT profile -----------------------------------------------------------------
+    @classmethod
+    def fault_names(cls) -> tuple[str, ...]:
+        """The knob names PIXIT ``emulator.faults`` may give this device (the profile loader checks them)."""
+        return tuple(HCALCS_FAULTS)
+
     @classmethod
     def from_profile(cls, profile: Profile, keystore: KeyStore, **overrides: Any) -> Self:
         """The emulator a DUT profile describes (PIXIT dut.*, ota.max_block_size, tunnel.*,

@@ -44,7 +44,7 @@ from zigpy.zcl.clusters.general import Basic, Ota
 from harness.clock import Clock
 from harness.crypto.eui64 import Eui64
 from harness.crypto.keystore import KeyRole, KeyStore
-from harness.emulator.faults import FaultSet, parse_faults
+from harness.emulator.faults import FAULTS, FaultSet, parse_faults
 from harness.emulator.gbcs_device import GbcsDevice
 from harness.emulator.node import EmulatedZigbeeNode, Transmit, default_nwk
 from harness.emulator.ota_client import (
@@ -198,6 +198,11 @@ class PpmidEmulator(EmulatedZigbeeNode):
             self.ota.on_activation_failed = self._activation_failed
 
     # -- construction from a DUT profile -----------------------------------------------------------------
+    @classmethod
+    def fault_names(cls) -> tuple[str, ...]:
+        """The knob names PIXIT ``emulator.faults`` may give this device (the profile loader checks them)."""
+        return tuple(FAULTS)
+
     @classmethod
     def from_profile(cls, profile: Profile, keystore: KeyStore, **overrides: Any) -> Self:
         """The emulator a DUT profile describes (PIXIT dut.*, ota.max_block_size, budgets.*,

@@ -28,6 +28,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from harness.errors import ConfigurationError
+from harness.files import KEY_LIMIT, FileRefused, read_regular_text
 from harness.ota.factory import ImageSpec, build_image, deterministic_payload
 from harness.ota.format import Layout
 from harness.ota.manufacturer import (
@@ -82,9 +83,9 @@ class VendorSignatureCheck:
     @classmethod
     def from_file(cls, path: Path | str) -> VendorSignatureCheck:
         try:
-            return cls(Path(path).read_text(encoding="ascii"))
-        except (OSError, UnicodeDecodeError) as err:
-            raise ConfigurationError(f"emulator.vendor_public_key {path}: cannot read it ({err})") from None
+            return cls(read_regular_text(path, "public key", KEY_LIMIT, encoding="ascii"))
+        except FileRefused as err:
+            raise ConfigurationError(f"emulator.vendor_public_key {path}: {err.reason}") from None
 
     def __call__(
         self, manufacturer_image: bytes, manufacturer_code: int, image_type: int, file_version: int

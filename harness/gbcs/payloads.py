@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import re
 from pathlib import Path
 from typing import Any, Protocol, TypeAlias
 
@@ -127,11 +128,19 @@ def _named_integers(described: JsonValue, path: str = "") -> list[tuple[str, dic
     return [hit for key, inner in described.items() for hit in _named_integers(inner, f"{path}.{key}".lstrip("."))]
 
 
+@functools.cache
+def _assigned_names() -> frozenset[str]:
+    """The names assigned in firmware.asn (``Name ::= ...`` at the start of a line), read without compiling
+    it: the module's payload constants are made at import, and the compile (about 60 ms) waits for the first
+    payload actually decoded or encoded."""
+    return frozenset(re.findall(r"^([A-Za-z][\w-]*)\s*::=", ASN1_FILE.read_text(encoding="utf-8"), re.MULTILINE))
+
+
 class Asn1Payload:
     """One type of firmware.asn as a strict DER codec."""
 
     def __init__(self, type_name: str) -> None:
-        if type_name not in _module()[0]:
+        if type_name not in _assigned_names():
             raise KeyError(f"{type_name} is not defined in {ASN1_FILE.name}")
         self.name = type_name
 

@@ -17,6 +17,11 @@ whatever the radio. What it does there, in order:
    sent it (``send_ota_frame``, ``send_raw_zcl`` or inside ``suite_ota_transmit()``). zigpy may still *ask*
    the OTA client (Read_Attributes); it may never *command or answer* it. Suppressed frames stay in the
    tap with a note, as the stimulus the DUT did not get.
+
+The **reference mode** (``set_mode(GlueMode.REFERENCE)``) keeps only step 2: no tap, no interception, no
+suppression, so zigpy's own stack (its OTA server included) sees and answers everything. It exists for
+``make bench``, which measures the suite's full path against zigpy's OTA server on the same radio and the
+same emulated device; a conformance run never uses it.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import enum
 import inspect
 import logging
 from collections.abc import Awaitable, Callable, Iterator
@@ -73,6 +79,14 @@ NOTE_SUPPRESSED_OTHER = "suppressed: zigpy OTA frame the suite's CH did not send
 OtaHandler = Callable[[t.ZigbeePacket, RawFrame], Awaitable[None] | None]
 FrameListener = Callable[[RawFrame], None]
 
+
+class GlueMode(enum.StrEnum):
+    """What the glue does with the frames it sees (see the module docstring)."""
+
+    SUITE = "suite"  # tap, remap, intercept OTA requests, suppress zigpy's OTA frames: the conformance path
+    REFERENCE = "reference"  # remap only: zigpy answers everything (the bench's reference)
+
+
 _SUITE_OTA_TX: contextvars.ContextVar[bool] = contextvars.ContextVar("harness_suite_ota_tx", default=False)
 
 
@@ -83,6 +97,7 @@ class HarnessAppMixin(zigpy.application.ControllerApplication):
         super().__init__(config)
         self._frame_listeners: list[FrameListener] = []
         self._ota_handler: OtaHandler | None = None
+        self._reference = False
         try:
             self._tap_loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
         except RuntimeError:
@@ -94,15 +109,23 @@ class HarnessAppMixin(zigpy.application.ControllerApplication):
         self._frame_listeners.append(listener)
         return lambda: self._frame_listeners.remove(listener) if listener in self._frame_listeners else None
 
-    def _tap(self, direction: FrameDirection, packet: t.ZigbeePacket, note: str) -> RawFrame:
+    def _tap(self, direction: FrameDirection, packet: t.ZigbeePacket, note: str, data: bytes) -> RawFrame:
         loop = self._tap_loop or asyncio.get_running_loop()
-        frame = RawFrame.from_packet(direction, packet, loop.time(), note)
+        frame = RawFrame.from_packet(direction, packet, loop.time(), note, data)
         for listener in list(self._frame_listeners):
             try:
                 listener(frame)
             except Exception:  # a broken recorder must not take the radio down
                 LOGGER.exception("frame listener %r failed on %r", listener, frame)
         return frame
+
+    def set_mode(self, mode: GlueMode) -> None:
+        """Switch between the suite's path and the remap-only reference path (``make bench``)."""
+        self._reference = mode is GlueMode.REFERENCE
+
+    @property
+    def mode(self) -> GlueMode:
+        return GlueMode.REFERENCE if self._reference else GlueMode.SUITE
 
     # -- receive path -------------------------------------------------------------------------------------
     def set_ota_handler(self, handler: OtaHandler | None) -> None:
@@ -111,13 +134,19 @@ class HarnessAppMixin(zigpy.application.ControllerApplication):
 
     def packet_received(self, packet: t.ZigbeePacket) -> None:
         """Tap first; then OTA frames go to the suite's server (replies also to zigpy), the rest to zigpy."""
+        if self._reference:
+            if packet.profile_id == SE_PROFILE_ID:
+                packet = packet.replace(profile_id=HA_PROFILE_ID)
+            super().packet_received(packet)
+            return
+        data = packet.data.serialize()
         is_ota = _is_ota(packet)
-        to_zigpy = not is_ota or _is_reply(packet)
+        to_zigpy = not is_ota or _is_reply(data)
         note = ""
         if is_ota:
             note = NOTE_OTA_TO_SERVER if self._ota_handler is not None else NOTE_NO_OTA_SERVER
             note += NOTE_REPLY_ALSO_TO_ZIGPY if to_zigpy else ""
-        frame = self._tap(FrameDirection.IN, packet, note)
+        frame = self._tap(FrameDirection.IN, packet, note, data)
 
         if is_ota and self._ota_handler is not None:
             self._call_ota_handler(packet, frame)
@@ -152,14 +181,18 @@ class HarnessAppMixin(zigpy.application.ControllerApplication):
             _SUITE_OTA_TX.reset(token)
 
     async def send_packet(self, packet: t.ZigbeePacket) -> None:
+        if self._reference:
+            await super().send_packet(packet)
+            return
         note, suppressed = "", False
+        data = packet.data.serialize()
         if _is_ota(packet):
             if _SUITE_OTA_TX.get():
                 note = NOTE_SUITE_CH
             else:
-                note = _suppression_note(packet)
+                note = _suppression_note(data)
                 suppressed = bool(note)
-        self._tap(FrameDirection.OUT, packet, note)
+        self._tap(FrameDirection.OUT, packet, note, data)
         if suppressed:
             return
         await super().send_packet(packet)
@@ -242,14 +275,14 @@ def _is_ota(packet: t.ZigbeePacket) -> bool:
     return packet.cluster_id == OTA_CLUSTER_ID and packet.src_ep != 0 and packet.dst_ep != 0
 
 
-def _is_reply(packet: t.ZigbeePacket) -> bool:
-    parsed = parse_zcl_header(packet.data.serialize())
+def _is_reply(data: bytes) -> bool:
+    parsed = parse_zcl_header(data)
     return parsed is not None and is_zcl_reply(parsed[0])
 
 
-def _suppression_note(packet: t.ZigbeePacket) -> str:
+def _suppression_note(data: bytes) -> str:
     """Empty when zigpy may send this OTA-cluster frame (a profile-wide request), else the reason."""
-    parsed = parse_zcl_header(packet.data.serialize())
+    parsed = parse_zcl_header(data)
     if parsed is None:
         return NOTE_SUPPRESSED_OTHER
     header = parsed[0]

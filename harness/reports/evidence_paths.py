@@ -47,14 +47,27 @@ def evidence_dir(run_dir: Path | str, scenario: str) -> Path:
 
 
 def scenario_run_name(name: str, example: Mapping[str, Any] | None = None) -> str:
-    """The scenario's name with an Outline's ``<placeholders>`` filled from its Examples row."""
-    return render_string(name, example) if example else name
+    """The scenario's name with an Outline's ``<placeholders>`` filled from its Examples row; a name without
+    placeholders gets the row's values appended (``name [case=jitter 0, jitter=0]``), so every row reads apart."""
+    if not example:
+        return name
+    filled = render_string(name, example)
+    if filled != name:
+        return filled
+    return f"{name} [{', '.join(f'{key}={value}' for key, value in example.items())}]"
+
+
+#: ``item.user_properties`` key of the scenario's name as written (the run plugin records the run name, an
+#: Outline row's values filled in, under "scenario").
+TEMPLATE_PROPERTY = "scenario_template"
 
 
 def item_scenario_name(item: Any) -> str | None:
-    """The run name of a collected pytest-bdd scenario (``item.user_properties`` "scenario", filled from the
-    Examples row in ``item.callspec``), or None for an item that is not a scenario."""
-    name = next((value for key, value in getattr(item, "user_properties", []) if key == "scenario"), None)
+    """The run name of a collected pytest-bdd scenario (its name as written, ``item.user_properties``
+    "scenario_template" or else "scenario", filled from the Examples row in ``item.callspec``), or None for an
+    item that is not a scenario."""
+    properties = dict(getattr(item, "user_properties", []))
+    name = properties.get(TEMPLATE_PROPERTY, properties.get("scenario"))
     if name is None:
         return None
     callspec = getattr(item, "callspec", None)
@@ -62,4 +75,11 @@ def item_scenario_name(item: Any) -> str | None:
     return scenario_run_name(str(name), example)
 
 
-__all__ = ["EVIDENCE_DIRNAME", "evidence_dir", "item_scenario_name", "scenario_run_name", "scenario_slug"]
+__all__ = [
+    "EVIDENCE_DIRNAME",
+    "TEMPLATE_PROPERTY",
+    "evidence_dir",
+    "item_scenario_name",
+    "scenario_run_name",
+    "scenario_slug",
+]

@@ -27,8 +27,11 @@ from pytest_bdd.gherkin_parser import Tag as GherkinTag
 from pytest_bdd.gherkin_parser import get_gherkin_document
 
 from harness.errors import UsageError
+from harness.files import write_regular
+from harness.reports.evidence_paths import scenario_run_name
 from harness.reports.features import feature_files, features_hash
 from harness.reports.statement import render_html
+from harness.reports.text import plain
 from harness.requirements import Catalogue, Requirement, Role, Verification, load_catalogue, parse_tags
 from harness.verdicts import Verdict, combine_verdicts
 
@@ -397,6 +400,13 @@ def load_features(features_dir: Path) -> tuple[list[SpecFeature], list[SpecProbl
 # --- a run's results ------------------------------------------------------------------------------------
 
 
+def _run_names(scenario: SpecScenario) -> list[str]:
+    """The names a run records for a scenario: its name, and for an Outline each row's run name (and the
+    name as written, which runs before the rows were named recorded)."""
+    rows = [dict(zip(block.header, row, strict=False)) for block in scenario.examples for row in block.rows]
+    return [scenario.name, *dict.fromkeys(scenario_run_name(scenario.name, row) for row in rows)]
+
+
 def _join_run(features: list[SpecFeature], statement: Mapping[str, Any], path: str, current_hash: str) -> RunSummary:
     """Puts the run's verdicts on the scenarios, keyed by (feature name, scenario name) as the plugin records."""
     results: dict[tuple[str, str], list[Mapping[str, Any]]] = defaultdict(list)
@@ -406,8 +416,8 @@ def _join_run(features: list[SpecFeature], statement: Mapping[str, Any], path: s
     matched: set[tuple[str, str]] = set()
     for feature in features:
         for scenario in feature.scenarios:
-            key = (scenario.feature_name, scenario.name)
-            entries = results.get(key, [])
+            keys = [(scenario.feature_name, name) for name in _run_names(scenario)]
+            entries = [entry for key in keys for entry in results.get(key, [])]
             verdicts = []
             for entry in entries:
                 try:
@@ -415,7 +425,7 @@ def _join_run(features: list[SpecFeature], statement: Mapping[str, Any], path: s
                 except ValueError:
                     verdicts.append(Verdict.ERROR)  # a verdict this version does not know is no verdict
             if verdicts:
-                matched.add(key)
+                matched.update(keys)
                 scenario.verdict = combine_verdicts(verdicts).value
                 scenario.runs = len(verdicts)
                 scenario.messages = tuple(str(e.get("message")) for e in entries if e.get("message"))
@@ -473,7 +483,8 @@ def build_spec(
     catalogue = catalogue if catalogue is not None else load_catalogue()
     features, problems = load_features(features_dir)
     current_hash = features_hash(features_dir)
-    run = _join_run(features, statement, run_path, current_hash) if statement is not None else None
+    # plain(): a statement from a version that kept terminal colour codes in its messages shows none here
+    run = _join_run(features, plain(statement), run_path, current_hash) if statement is not None else None
     by_requirement: dict[str, list[SpecScenario]] = defaultdict(list)
     for feature in features:
         for scenario in feature.scenarios:
@@ -532,7 +543,7 @@ def write_spec(spec: LivingSpec, out_dir: Path) -> list[Path]:
         written = []
         for name, html in render_pages(spec).items():
             path = out_dir / name
-            path.write_text(html, encoding="utf-8")
+            write_regular(path, html, "page")  # never through a symbolic link
             written.append(path)
     except OSError as err:
         raise UsageError(f"cannot write the specification into {out_dir}: {err.strerror or err}") from None

@@ -16,6 +16,9 @@ from typing import TYPE_CHECKING, Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from harness.errors import InputError
+from harness.files import STATEMENT_LIMIT, read_regular_text
+from harness.reports.statement_check import check_statement
+from harness.reports.text import plain
 from harness.requirements import Catalogue, Requirement
 from harness.verdicts import Verdict, combine_verdicts
 
@@ -41,18 +44,19 @@ def read_statement(run_dir: Path) -> dict[str, Any]:
             "before writing its statement). ACTION: give a reports/<run-id>/ directory of a finished "
             "`ota-conformance run`."
         )
+    text = read_regular_text(path, "statement", STATEMENT_LIMIT, follow_symlinks=False)  # FileRefused: exit 2
     try:
-        model = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise InputError(f"{path} is not JSON ({err}). ACTION: run the suite again.") from None
+        model = json.loads(text)
+    except (ValueError, RecursionError) as err:  # ValueError: bad JSON, or a number Python will not convert
+        reason = "nested too deeply" if isinstance(err, RecursionError) else str(err)[:200]
+        raise InputError(f"{path} is not JSON ({reason}). ACTION: run the suite again.") from None
     if not isinstance(model, dict) or model.get("format") not in READABLE_STATEMENT_FORMATS:
         found = model.get("format") if isinstance(model, dict) else type(model).__name__
         raise InputError(
-            f"{path}: expected a conformance statement of format {STATEMENT_FORMAT!r}, found {found!r}. "
+            f"{path}: expected a conformance statement of format {STATEMENT_FORMAT!r}, found {str(found)[:80]!r}. "
             "ACTION: run the suite again with this version."
         )
-    if not isinstance(model.get("scenarios"), list) or not isinstance(model.get("run"), dict):
-        raise InputError(f"{path}: the statement has no 'run' object or no 'scenarios' list")
+    check_statement(model, path)
     return model
 
 
@@ -128,7 +132,7 @@ def _requirement_entry(req: Requirement, results: list[ScenarioResult]) -> dict[
     if scenarios:
         verdict: str | None = combine_verdicts(v for _, v in judged).value
         coverage = "scenarios"
-    elif binds == "device":
+    elif binds == "device" and req.verification.value == "scenario":
         verdict, coverage = None, "gap: no scenario yet"
     else:
         verdict, coverage = None, f"not a device scenario ({req.verification.value})"
@@ -165,7 +169,7 @@ _SEEN_QUERY_FIELDS = {
     "image_type": ("image_types", 4),
     "hardware_version": ("hardware_versions", 4),
 }
-_SEEN_KEYS = ("manufacturer", "model", *(key for key, _ in _SEEN_QUERY_FIELDS.values()))
+_SEEN_KEYS = ("eui64", "manufacturer", "model", *(key for key, _ in _SEEN_QUERY_FIELDS.values()))
 
 
 def dut_seen_evidence(transcript: Transcript, device: Any | None) -> dict[str, Any]:
@@ -180,11 +184,20 @@ def dut_seen_evidence(transcript: Transcript, device: Any | None) -> dict[str, A
         key: None if getattr(device, key, None) is None else str(getattr(device, key))
         for key in ("manufacturer", "model")
     }
+    seen["eui64"] = _joined_eui64(device)
     queries = [e for e in transcript.ota_requests("query_next_image") if not e.malformed]
     for field_name, (key, width) in _SEEN_QUERY_FIELDS.items():
         values = {int(e.fields[field_name]) for e in queries if e.fields.get(field_name) is not None}
         seen[key] = [f"0x{v:0{width}X}" for v in sorted(values)]
     return seen
+
+
+def _joined_eui64(device: Any | None) -> str | None:
+    """The EUI-64 of the device that joined (zigpy's ``ieee``), dashed like the profile's ``dut.eui64``."""
+    from harness.crypto.eui64 import Eui64
+
+    ieee = getattr(device, "ieee", None)
+    return None if ieee is None else Eui64.parse(str(ieee)).dashed
 
 
 def observed_dut(results: Iterable[ScenarioResult]) -> dict[str, list[str]]:
@@ -235,12 +248,16 @@ def render_html(model: Mapping[str, Any], template: str = "conformance.html.j2",
 
 
 def write_statement(model: Mapping[str, Any], run_dir: Path) -> tuple[Path, Path]:
-    """Write ``conformance.json`` and ``conformance.html`` into ``run_dir``."""
+    """Write ``conformance.json`` and ``conformance.html`` into ``run_dir`` (every string without terminal
+    control sequences: ``harness.reports.text``)."""
+    from harness.reports.view import statement_view
+
+    model = plain(model)
     run_dir.mkdir(parents=True, exist_ok=True)
     json_path = run_dir / "conformance.json"
     html_path = run_dir / "conformance.html"
     json_path.write_text(json.dumps(model, indent=2, sort_keys=False, default=str) + "\n", encoding="utf-8")
-    html_path.write_text(render_html(model), encoding="utf-8")
+    html_path.write_text(render_html(model, v=statement_view(model)), encoding="utf-8")
     return json_path, html_path
 
 

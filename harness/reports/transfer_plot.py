@@ -8,7 +8,7 @@ Two halves, so the cheap one can run without matplotlib: ``transfers(transcript)
 into ``Transfer`` records (pure Python), ``render(transfer)`` draws one (matplotlib, imported lazily, Agg
 backend, fixed size and DPI, no date or version in the PNG metadata, so the same transcript gives the same
 bytes). ``record_transfer_plots`` does both for a scenario, writes the PNGs into the run directory and
-attaches them to Allure.
+attaches them to Allure (during a run through ``harness.reports.plot_queue``: off the scenario loop).
 
 A transfer is a run of Image Block Requests for one file (manufacturer code, image type, file version). It
 ends with the device's Upgrade End Request or the hub's ABORT; the next block request starts a new one.
@@ -18,7 +18,6 @@ first Image Block Request.
 
 from __future__ import annotations
 
-import contextlib
 import io
 import itertools
 import statistics
@@ -27,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from harness.reports import plot_queue
 from harness.reports.evidence_paths import evidence_dir
 from harness.transcript import OTA_CLUSTER_ID, Direction, EntryKind, Transcript, TranscriptEntry
 
@@ -59,6 +59,20 @@ PAUSE, ABORT, REJECTED, COMPLETED, ACTIVATION, REJOIN = (
     "activation",
     "rejoin",
 )
+
+
+#: The mark of a FAIL's decisive frame (and, when nothing arrived, the budget that ran out).
+VIOLATION = "violation"
+
+
+@dataclass(frozen=True)
+class Violation:
+    """Where a FAIL's verdict rests, on the run's clock: the decisive frame and, for a FAIL where nothing
+    arrived, the end of the budget that ran from it."""
+
+    time: float
+    label: str
+    budget_end: float | None = None
 
 
 @dataclass
@@ -248,7 +262,9 @@ def _canvas() -> tuple[Figure, Any]:
     return figure, ax
 
 
-def render(transfer: Transfer, *, clock: str = "virtual", title: str = "") -> Figure:
+def render(
+    transfer: Transfer, *, clock: str = "virtual", title: str = "", violation: Violation | None = None
+) -> Figure:
     """Draw one transfer (valid until the next call; not saved). Every marker kind is its own artist whose
     ``gid`` is the kind; events and pauses are annotations with the same ``gid``.
 
@@ -309,7 +325,8 @@ def render(transfer: Transfer, *, clock: str = "virtual", title: str = "") -> Fi
     top = transfer.image_size or max(b.offset + b.size for b in transfer.blocks)
     if transfer.image_size:
         ax.axhline(transfer.image_size, color="#999", linestyle=":", linewidth=0.8, gid="image-size")
-    left, right = min(xs), max([*xs, *(x_at(e.time) for e in transfer.events)])
+    marks = [] if violation is None else [x_at(t) for t in (violation.time, violation.budget_end) if t is not None]
+    left, right = min([*xs, *marks]), max([*xs, *(x_at(e.time) for e in transfer.events), *marks])
     pad = max((right - left) * 0.03, 0.5)
     ax.set_xlim(left - pad, right + pad)
     for n, event in enumerate(transfer.events):
@@ -326,6 +343,8 @@ def render(transfer: Transfer, *, clock: str = "virtual", title: str = "") -> Fi
             color=_EVENT_COLOURS[event.kind],
             gid=event.kind,
         )
+    if violation is not None:
+        _mark_violation(ax, violation, x_at, top, right_half=x_at(violation.time) > (left + right) / 2)
     ax.set_ylim(0, top * 1.08 + 1)
     # A figure text, not ax.set_title: placing an axes title measures every tick label (~15 ms a plot).
     figure.text(
@@ -341,6 +360,27 @@ def render(transfer: Transfer, *, clock: str = "virtual", title: str = "") -> Fi
     unique = dict(zip(labels, handles, strict=True))
     ax.legend(unique.values(), unique.keys(), fontsize=6, loc="lower right", framealpha=0.8)
     return figure
+
+
+def _mark_violation(ax: Any, violation: Violation, x_at: Any, top: float, *, right_half: bool) -> None:
+    """A thick red line at the decisive frame, labelled; a hatched span to the budget's end when nothing
+    arrived (each artist's ``gid`` is ``VIOLATION``)."""
+    x = x_at(violation.time)
+    if violation.budget_end is not None and x_at(violation.budget_end) > x:
+        ax.axvspan(x, x_at(violation.budget_end), color="#d62728", alpha=0.12, hatch="//", gid=VIOLATION)
+        ax.axvline(x_at(violation.budget_end), color="#d62728", linestyle=":", linewidth=1.5, gid=VIOLATION)
+    ax.axvline(x, color="#d62728", linewidth=2.5, gid=VIOLATION, label="FAIL: decisive frame")
+    ax.annotate(
+        violation.label,
+        (x, top),
+        xytext=(-4 if right_half else 4, 4),
+        textcoords="offset points",
+        ha="right" if right_half else "left",
+        fontsize=8,
+        fontweight="bold",
+        color="#d62728",
+        gid=VIOLATION,
+    )
 
 
 def png_bytes(figure: Figure) -> bytes:
@@ -364,9 +404,8 @@ def record_transfer_plots(
     folder.mkdir(parents=True, exist_ok=True)
     records: list[dict[str, Any]] = []
     for transfer in found:
-        data = png_bytes(render(transfer, clock=clock))
         path = folder / f"transfer-{transfer.number}.png"
-        path.write_bytes(data)
+        plot_queue.show(transfer, path, f"transfer {transfer.number}", clock=clock)  # now, or off the loop
         records.append(
             {
                 "path": path.relative_to(run_dir).as_posix(),
@@ -376,8 +415,4 @@ def record_transfer_plots(
                 "outcome": transfer.outcome(),
             }
         )
-        with contextlib.suppress(ImportError):
-            import allure
-
-            allure.attach(data, name=f"transfer {transfer.number}", attachment_type=allure.attachment_type.PNG)
     return records

@@ -14,6 +14,7 @@ from harness.requirements.catalogue import (
     Requirement,
     Role,
     ScenarioTags,
+    Source,
     Verification,
     lint_feature_file,
     lint_features,
@@ -22,6 +23,7 @@ from harness.requirements.catalogue import (
     parse_catalogue,
     parse_tags,
     requirement_ids_from_tags,
+    source_keys,
 )
 
 __all__ = [
@@ -34,6 +36,7 @@ __all__ = [
     "Requirement",
     "Role",
     "ScenarioTags",
+    "Source",
     "Verification",
     "lint_feature_file",
     "lint_features",
@@ -42,4 +45,5 @@ __all__ = [
     "parse_catalogue",
     "parse_tags",
     "requirement_ids_from_tags",
+    "source_keys",
 ]

@@ -9,7 +9,9 @@ Catalogue fields (every requirement)
 ``id``            ``PZ-nn`` (PPMID over Zigbee), ``HG-nn`` (HCALCS over GBCS) or ``CS-nn`` (common/security);
                   the prefix fixes ``role`` (ppmid, hcalcs, common).
 ``title``, ``text`` short name; the requirement, precise enough to decide PASS or FAIL.
-``source``        source keys of the domain digest and the specification clause where known.
+``source``        source keys of the domain digest and the specification clause where known; every key
+                  (``S7``) must be listed in the top-level ``sources`` (title and where to find it), so a
+                  report can resolve it.
 ``confidence``    C, C-data, R, I or U (see ``Confidence``).
 ``assumption``    null, or what is inferred and how the suite makes it configurable. Required for I and U.
 ``binds``         whose obligation it is: ``device`` (the device under test), ``ch`` (the Communications Hub,
@@ -186,12 +188,31 @@ class Requirement:
 
 
 @dataclass(frozen=True)
+class Source:
+    """One entry of the digest's source list: the key requirements cite, what it is and where to find it."""
+
+    key: str
+    title: str
+    where: str
+
+
+#: A source key as requirements cite it (``S7``, ``S22``).
+SOURCE_KEY = re.compile(r"\bS\d+\b")
+
+
+def source_keys(text: str) -> list[str]:
+    """The source keys a requirement's ``source`` text cites, in order."""
+    return list(dict.fromkeys(SOURCE_KEY.findall(text)))
+
+
+@dataclass(frozen=True)
 class Catalogue:
     version: str
     drawn_from: str
     scope: str
     requirements: tuple[Requirement, ...]
     origin: str  # file the catalogue was read from (for messages)
+    sources: tuple[Source, ...] = ()  # the source keys requirements cite (S1, S4, ...), each resolvable
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_by_id", {r.id: r for r in self.requirements})
@@ -261,7 +282,7 @@ def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool
 
 _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
-_TOP_FIELDS = ("catalogue_version", "drawn_from", "scope", "requirements")
+_TOP_FIELDS = ("catalogue_version", "drawn_from", "scope", "sources", "requirements")
 _REQUIRED_FIELDS = (
     "id",
     "title",
@@ -336,6 +357,7 @@ def _build(data: Any, origin: str, problems: list[str]) -> Catalogue | None:
             continue
         seen[requirement.id] = index
         requirements.append(requirement)
+    sources = _sources(data.get("sources"), requirements, problems)
     if problems:
         return None
     return Catalogue(
@@ -344,7 +366,33 @@ def _build(data: Any, origin: str, problems: list[str]) -> Catalogue | None:
         scope=str(top["scope"]),
         requirements=tuple(requirements),
         origin=origin,
+        sources=sources,
     )
+
+
+def _sources(data: Any, requirements: list[Requirement], problems: list[str]) -> tuple[Source, ...]:
+    """The ``sources`` mapping (optional); every source key a requirement cites must be listed in it."""
+    if data is None:
+        return ()
+    if not isinstance(data, dict):
+        problems.append("top level: field 'sources' must map source keys (S1, ...) to a title and a where")
+        return ()
+    sources: list[Source] = []
+    for key, entry in data.items():
+        if not isinstance(key, str) or not SOURCE_KEY.fullmatch(key):
+            problems.append(f"sources: key {key!r} is not a source key such as S7")
+            continue
+        entry = entry if isinstance(entry, dict) else {}
+        title = _text(entry.get("title"), f"sources: {key} field 'title'", problems, required=True)
+        where = _text(entry.get("where"), f"sources: {key} field 'where'", problems, required=True)
+        if title and where:
+            sources.append(Source(key, title, where))
+    listed = {source.key for source in sources}
+    for requirement in requirements:
+        for key in source_keys(requirement.source):
+            if key not in listed:
+                problems.append(f"requirement {requirement.id}: source {key} is not listed under 'sources'")
+    return tuple(sources)
 
 
 def _text(value: Any, where: str, problems: list[str], *, required: bool) -> str | None:

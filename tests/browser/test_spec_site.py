@@ -9,8 +9,6 @@ run's verdicts (a statement made by the same code `ota-conformance run` uses). D
 from __future__ import annotations
 
 import json
-import shutil
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urldefrag, urlparse
@@ -26,8 +24,6 @@ from harness.verdicts import Verdict
 pytestmark = pytest.mark.xdist_group("browser")
 
 REPO_FEATURES = Path(__file__).resolve().parents[2] / "features"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 
 
 @dataclass
@@ -81,28 +77,6 @@ def spec_site(tmp_path_factory: pytest.TempPathFactory) -> tuple[LivingSpec, Pat
     out = tmp_path_factory.mktemp("spec-site")
     write_spec(spec, out)
     return spec, out
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    if not (Path(CHROMIUM).is_file() and Path(CHROMEDRIVER).is_file()):
-        pytest.skip(
-            f"needs Chromium and chromedriver ({CHROMIUM}, {CHROMEDRIVER}): apt-get install chromium chromium-driver"
-        )
-    webdriver = pytest.importorskip("selenium.webdriver", reason="needs selenium (pip install -e '.[dev]')")
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM  # the system browser: Selenium Manager downloads nothing
-    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"):
-        options.add_argument(argument)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    driver.set_page_load_timeout(20)
-    try:
-        yield driver
-    finally:
-        driver.quit()
 
 
 _PAGE_FACTS = """

@@ -1,7 +1,8 @@
 """Lab faults end to end, as an operator meets them: ``ota-conformance run --radio ...`` in a subprocess.
 
 Each path must end the affected scenarios as ERROR or INCONCLUSIVE with an operator message (what happened,
-what to check), keep the evidence, exit with code 3 (no verdict) and never hang or show a Python traceback.
+what to check), keep the evidence, exit with code 3 (no verdict) and never hang or show a Python traceback. A
+fault no scenario can get past (the coordinator does not start) stops the run after the first scenario.
 No hardware: the faults come from a closed or silent TCP port and from radio classes in ``lab_radios``
 loaded by ``module:Class``, exactly as a vendor's radio would be. ``-k`` keeps each run to two scenarios.
 """
@@ -37,7 +38,17 @@ def _no_traceback(result: RunResult) -> None:
 CLOSED_PORT_RADIO = "ezsp" if importlib.util.find_spec("bellows") else "tests.lab.lab_radios:SocketRadio"
 
 
-def test_a_closed_coordinator_port_is_an_error_for_every_scenario(tmp_path: Path, hardware_args) -> None:
+def _stopped_after_one(result: RunResult) -> None:
+    """A fault no scenario can get past: one ERROR, the run stopped, the other scenario listed as not run."""
+    assert list(result.verdicts.values()) == ["ERROR"], result.verdicts
+    not_run = {e["scenario"]: e["reason"] for e in result.statement["selection"]["not_run"]}
+    (other,) = {DOWNLOAD, NOTIFY} - set(result.verdicts)
+    assert not_run.pop(other) == "not run: lab fault"
+    assert set(not_run.values()) == {"not selected (the run's pytest arguments left it out)"}  # -k
+    assert "LAB FAULT" in result.out and result.statement["overall"] == "INCOMPLETE"
+
+
+def test_a_closed_coordinator_port_is_an_error_that_stops_the_run(tmp_path: Path, hardware_args) -> None:
     port = closed_port()
     result = run_cli(
         tmp_path / "reports",
@@ -48,7 +59,7 @@ def test_a_closed_coordinator_port_is_an_error_for_every_scenario(tmp_path: Path
         *hardware_args,
     )  # fmt: skip
     assert result.code == NO_VERDICT, result.out[-2000:] + result.err
-    assert result.verdicts == {DOWNLOAD: "ERROR", NOTIFY: "ERROR"}
+    _stopped_after_one(result)
     for message in result.messages():
         assert f"coordinator at socket://127.0.0.1:{port} failed to start" in message
         assert "ConnectionRefusedError" in message and START_ACTION in message
@@ -77,10 +88,10 @@ def test_a_coordinator_that_never_answers_is_an_error_after_budgets_start(tmp_pa
     _no_traceback(result)
 
 
-def test_a_radio_that_fails_at_startup_is_an_error(tmp_path: Path) -> None:
+def test_a_radio_that_fails_at_startup_is_an_error_that_stops_the_run(tmp_path: Path) -> None:
     result = run_cli(tmp_path / "reports", *TWO_SCENARIOS, "--radio", "tests.lab.lab_radios:FailingLoopback")
     assert result.code == NO_VERDICT, result.out[-2000:] + result.err
-    assert result.verdicts == {DOWNLOAD: "ERROR", NOTIFY: "ERROR"}
+    _stopped_after_one(result)
     for message in result.messages():
         assert "coordinator at loopback:// failed to start" in message
         assert "the test coordinator refuses to start on purpose" in message and START_ACTION in message

@@ -37,7 +37,8 @@ def test_inspect_valid_signed_sample(
         "layout: gb-signed (expected not given, detected gb-signed)",
         f"235 octets, SHA-256 {esme_hash.hex()}",
         "supplier signature: valid",
-        "verdict: VALID",
+        "verdict: VALID (signature verified)",
+        "container: none: the OTA file starts at the first octet",
     ):
         assert text in out
 
@@ -62,13 +63,37 @@ def test_inspect_invalid_image_exits_1(
     cli: Cli, capsys: pytest.CaptureFixture[str], tmp_path: Path, esme_sample: bytes
 ) -> None:
     broken = tmp_path / "broken.ota"
-    broken.write_bytes(VARIANTS["wrong-magic"].derive(esme_sample))
+    broken.write_bytes(VARIANTS["wrong-header-version"].derive(esme_sample))
     assert cli("image", "inspect", broken, "--json") == 1
     result = json.loads(capsys.readouterr().out)
-    assert result["valid"] is False
-    assert result["findings"][0]["code"] == "bad-magic"
+    assert result["valid"] is False and result["verdict"] == "INVALID"
+    assert result["findings"][0]["code"] == "unsupported-header-version"
     assert cli("image", "inspect", broken) == 1
-    assert "DEFECT  bad-magic @0" in capsys.readouterr().out
+    assert "DEFECT  unsupported-header-version @4" in capsys.readouterr().out
+
+
+def test_a_wrong_identifier_means_not_an_ota_file_exit_2(
+    cli: Cli, capsys: pytest.CaptureFixture[str], tmp_path: Path, esme_sample: bytes
+) -> None:
+    """No OTA file identifier anywhere: not an OTA file (2), the wrong identifier named (CS-03)."""
+    broken = tmp_path / "broken.ota"
+    broken.write_bytes(VARIANTS["wrong-magic"].derive(esme_sample))
+    assert cli("image", "inspect", broken) == 2
+    err = capsys.readouterr().err
+    assert "is not an OTA file" in err and "0x1EF1EE0B" in err and "wrong-magic" in err
+
+
+def test_valid_says_what_it_rests_on(
+    cli: Cli, capsys: pytest.CaptureFixture[str], vectors_dir: Path, dcc_supplier_cert_path: Path
+) -> None:
+    image = vectors_dir / "images" / "dccboxed-sr11.1-esme-sample.ota"
+    assert cli("image", "inspect", image) == 0
+    assert "verdict: VALID (signature not checked: no key)" in capsys.readouterr().out
+    assert cli("image", "inspect", image, "--json") == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["verdict"] == "VALID (signature not checked: no key)" and result["signature_checked"] is False
+    assert cli("image", "inspect", image, "--key", dcc_supplier_cert_path) == 0
+    assert "verdict: VALID (signature verified)" in capsys.readouterr().out
 
 
 def test_inspect_wrong_expected_hash_exits_1(cli: Cli, capsys: pytest.CaptureFixture[str], vectors_dir: Path) -> None:
@@ -97,7 +122,7 @@ def test_inspect_bad_option_values_exit_2(
 def test_inspect_missing_file_exits_2(cli: Cli, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     assert cli("image", "inspect", tmp_path / "absent.ota") == 2
     err = capsys.readouterr().err
-    assert "cannot read image" in err
+    assert "cannot read OTA image" in err
     _no_traceback(err)
 
 

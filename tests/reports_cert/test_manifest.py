@@ -55,6 +55,8 @@ def test_a_signed_run_verifies(signed_run: Path, capsys: pytest.CaptureFixture[s
     assert "OK        signature" in out
     assert f"OK        {PLOT}" in out
     assert "VALID: the signature and all" in out
+    # a per-run key: every output says what it does not prove
+    assert "UNVERIFIED signer: a key made for the run (integrity only: proves no one's identity)" in out
 
 
 def test_an_edited_file_is_invalid(signed_run: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -118,8 +120,42 @@ def test_a_directory_re_signed_with_another_key_does_not_match_the_recorded_cert
     assert result.certificate["fingerprint_sha256"] != manifest["certificate_sha256"]
 
 
-def test_a_certificate_of_another_run_is_invalid(signed_run: Path) -> None:
-    write_manifest(signed_run, RunKey.generate("another-run", SUITE_VERSION), run_id=RUN_ID, suite_version="x")
+def write_format_1_manifest(run_dir: Path, key: RunKey, run_id: str) -> None:
+    """A manifest as the suite wrote it before owned keys (format 1: a per-run key naming the run)."""
+    from cryptography.hazmat.primitives import serialization
+
+    from harness.reports.manifest import certificate_fingerprint
+
+    (run_dir / CERTIFICATE_NAME).write_bytes(key.certificate.public_bytes(serialization.Encoding.PEM))
+    for name in (MANIFEST_NAME, SIGNATURE_NAME):
+        (run_dir / name).unlink(missing_ok=True)
+    manifest = {
+        "format": "gb-ota-conformance/manifest/1",
+        "run_id": run_id,
+        "suite_version": SUITE_VERSION,
+        "created_utc": "2026-01-01T00:00:00+00:00",
+        "hash": "sha256",
+        "signature": "ECDSA P-256 with SHA-256 over the bytes of manifest.json, DER, in manifest.sig",
+        "certificate": CERTIFICATE_NAME,
+        "certificate_sha256": certificate_fingerprint(key.certificate),
+        "files": file_entries(run_dir),
+    }
+    data = (json.dumps(manifest, indent=2) + "\n").encode()
+    (run_dir / MANIFEST_NAME).write_bytes(data)
+    (run_dir / SIGNATURE_NAME).write_bytes(key.sign(data))
+
+
+def test_a_run_signed_in_the_old_format_still_verifies(signed_run: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write_format_1_manifest(signed_run, RunKey.generate(RUN_ID, SUITE_VERSION), RUN_ID)
+    code, out = _verify(signed_run, capsys)
+    assert code == CheckExit.VALID, out
+    assert "integrity only: proves no one's identity" in out
+    (signed_run / "junit.xml").write_text("<edited/>")
+    assert _verify(signed_run, capsys)[0] == CheckExit.INVALID
+
+
+def test_an_old_format_certificate_of_another_run_is_invalid(signed_run: Path) -> None:
+    write_format_1_manifest(signed_run, RunKey.generate("another-run", SUITE_VERSION), RUN_ID)
     result = verify_run_dir(signed_run)
     assert not result.signature_valid and "does not name run" in result.signature_detail
 

@@ -24,14 +24,13 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from warm_runs import WarmRunner  # ota-conformance run in long-lived workers (tests/selfcheck/warm_runs.py)
 
 from harness.emulator.faults import FAULTS
 from harness.emulator.hcalcs_faults import HCALCS_FAULTS
@@ -39,8 +38,6 @@ from harness.emulator.knobs import Fault
 
 pytestmark = pytest.mark.xdist_group("fault-matrix")
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-CLI = Path(sys.executable).parent / "ota-conformance"
 OK = {"PASS", "NOT_APPLICABLE"}
 COLLATERAL = {"FAIL", "ERROR"}
 COMPLIANT = ""
@@ -79,16 +76,14 @@ ROLES: dict[str, Role] = {
 KNOBS = [(role, knob) for role, spec in ROLES.items() for knob in sorted(spec.faults)]
 
 
-def _run(reports: Path, role: str, knob: str) -> dict[str, dict]:
+def _run(runner: WarmRunner, reports: Path, role: str, knob: str) -> dict[str, dict]:
     run_id = f"{role}-{knob or 'compliant'}"
-    command = [str(CLI), "run", "--profile", ROLES[role].profile, "--reports-dir", str(reports), "--run-id", run_id]
-    command += ["--pixit", f"emulator.faults=[{knob}]", "--transfer-plots=off"]  # plots judge nothing; save CPU
-    proc = subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=900, check=False)
+    args = ["--profile", ROLES[role].profile, "--reports-dir", str(reports), "--run-id", run_id]
+    args += ["--pixit", f"emulator.faults=[{knob}]", "--transfer-plots=off"]  # plots judge nothing; save CPU
+    outcome = runner.run(args, timeout=900)
     statement = reports / run_id / "conformance.json"
     if not statement.exists():
-        raise AssertionError(
-            f"{run_id}: no statement (exit {proc.returncode}):\n{proc.stdout[-2000:]}{proc.stderr[-2000:]}"
-        )
+        raise AssertionError(f"{run_id}: no statement (exit {outcome.exit_code}):\n{outcome.error}{outcome.log}")
     return {s["scenario"]: s for s in json.loads(statement.read_text())["scenarios"]}
 
 
@@ -96,8 +91,9 @@ def _run(reports: Path, role: str, knob: str) -> dict[str, dict]:
 def matrix(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], dict[str, dict]]:
     reports = tmp_path_factory.mktemp("matrix")
     runs = [(role, COMPLIANT) for role in ROLES] + KNOBS
-    with ThreadPoolExecutor(max_workers=max(1, os.cpu_count() or 1)) as pool:
-        return dict(zip(runs, pool.map(lambda run: _run(reports, *run), runs), strict=True))
+    workers = max(1, os.cpu_count() or 1)
+    with WarmRunner(workers, reports) as runner, ThreadPoolExecutor(max_workers=workers) as pool:
+        return dict(zip(runs, pool.map(lambda run: _run(runner, reports, *run), runs), strict=True))
 
 
 def _summary(scenarios: dict[str, dict], names: set[str]) -> str:

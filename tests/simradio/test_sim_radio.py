@@ -17,8 +17,7 @@ from harness.profile import load_profile
 from harness.radio.loopback import LoopbackApp
 from tests.lab.lab_support import RunResult, run_cli
 
-#: A download, a downgrade, activation waits of hours (hold, and re-ask), a power cycle during a download and one
-#: while waiting.
+#: A download, a downgrade, activation waits of hours (hold, re-ask), a power cycle in a download and one waiting.
 SUBSET = "successful_download or older_image or upgradetime_0xffffffff or resumes or verified_image_waiting"
 
 

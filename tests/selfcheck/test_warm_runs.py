@@ -1,0 +1,77 @@
+"""A warm worker's run says what a cold ``ota-conformance run`` says (tests/selfcheck/warm_runs.py).
+
+One worker runs a sample of knobs one after another, across both emulated devices, so each run finds the
+process as the runs before it left it (after the worker's reset); each statement must equal the statement
+of the same run as a cold command: every scenario's verdict, message, requirements and tags, the totals,
+the overall verdict and the requirement rows. What differs between any two runs, cold or warm, is left
+out: the run's name and times, and each scenario's duration and evidence (the transcript's counts depend on
+wall-clock timing between steps: zigpy's own permit-joining broadcasts, the blocks a device fetched before a
+scenario stopped watching).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from warm_runs import PROJECT_ROOT, WarmRunner
+
+CLI = Path(sys.executable).parent / "ota-conformance"
+PROFILES = {"ppmid": "profiles/emulated-ppmid.yaml", "hcalcs": "profiles/emulated-hcalcs.yaml"}
+#: Worker order matters: the HCALCS first (its registries, its GBCS keys, the clusters it registers with
+#: zigpy), then a PPMID knob that power-cycles the device (restored from the class-level key registry) and
+#: sends CS09 alerts through the tunnel: a leak from the first run shows in the second's verdicts.
+SAMPLE = [("hcalcs", "skip-mac-check"), ("ppmid", "lose-image-on-power-cycle")]
+
+
+def _args(reports: Path, role: str, knob: str, run_id: str) -> list[str]:
+    return [
+        *("--profile", PROFILES[role], "--reports-dir", str(reports), "--run-id", run_id),
+        *("--pixit", f"emulator.faults=[{knob}]", "--transfer-plots=off"),
+    ]
+
+
+def _judged(statement: Path) -> dict:
+    """The statement without what differs between any two runs (see the module docstring)."""
+    model = json.loads(statement.read_text())
+    return {
+        "totals": model["totals"],
+        "overall": model["overall"],
+        "requirements": model["requirements"],
+        "scenarios": {
+            s["nodeid"]: (s["verdict"], s["message"], s["requirement_ids"], s["tags"]) for s in model["scenarios"]
+        },
+    }
+
+
+@pytest.fixture(scope="module")
+def statements(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], tuple[dict, dict]]:
+    reports = tmp_path_factory.mktemp("warm-vs-cold")
+    warm: dict[tuple[str, str], dict] = {}
+    with WarmRunner(1, reports) as runner:
+        for role, knob in SAMPLE:
+            outcome = runner.run(_args(reports, role, knob, f"warm-{role}-{knob}"), timeout=900)
+            assert not outcome.error, outcome.error + outcome.log
+            warm[role, knob] = _judged(reports / f"warm-{role}-{knob}" / "conformance.json")
+    cold: dict[tuple[str, str], dict] = {}
+    for role, knob in SAMPLE:
+        command = [str(CLI), "run", *_args(reports, role, knob, f"cold-{role}-{knob}")]
+        subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, timeout=900, check=False)
+        cold[role, knob] = _judged(reports / f"cold-{role}-{knob}" / "conformance.json")
+    return {run: (warm[run], cold[run]) for run in SAMPLE}
+
+
+@pytest.mark.parametrize(("role", "knob"), SAMPLE)
+def test_a_warm_workers_statement_equals_the_cold_commands(statements, role, knob):
+    warm, cold = statements[role, knob]
+    assert warm["scenarios"].keys() == cold["scenarios"].keys()
+    differing = {
+        n: (warm["scenarios"][n], cold["scenarios"][n])
+        for n in cold["scenarios"]
+        if warm["scenarios"][n] != cold["scenarios"][n]
+    }
+    assert not differing, json.dumps(differing, indent=1)[:4000]
+    assert warm == cold
