@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 #: Every dependency, transitive ones and the build tools included, pinned with its hashes (see `make lock`).
 LOCK   := requirements/dev.lock
 
-.PHONY: conformance test lint clean bench report lock lock-allure
+.PHONY: conformance test lint clean bench report lock lock-allure variation
 
 # The lock first, hash-checked (pip refuses --require-hashes beside `-e .`), then the project alone with the
 # locked build tools (no isolated build environment fetching unpinned setuptools).
@@ -43,6 +43,12 @@ lock-allure:
 
 clean:
 	rm -rf $(VENV) reports/*/ .pytest_cache
+
+# The variation self-check's nightly part: SEEDS new random seeds, each on both reference emulators (virtual
+# clock); statements, benches and summary.md under reports/variation/<UTC time>/ (docs/variation.md).
+SEEDS ?= 10
+variation: $(STAMP)
+	$(BIN)/python -m tests.selfcheck.variation --seeds $(SEEDS) --reports-dir reports/variation
 
 bench: $(STAMP)
 	$(BIN)/python -m harness.perf.bench -o reports/bench.json
