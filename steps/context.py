@@ -168,5 +168,12 @@ def _record_evidence(request: pytest.FixtureRequest, state: ScenarioState) -> No
     with contextlib.suppress(ImportError):
         import allure
 
-        allure.attach(transcript.to_text(), name="transcript", attachment_type=allure.attachment_type.TEXT)
+        # The transcript.txt just written (frame numbers and times of the capture) when there is one: rendering
+        # the transcript again would cost as much as writing it.
+        written = dict(request.node.user_properties).get("evidence:transcript")
+        text = allure.attachment_type.TEXT
+        if run_dir and written:
+            allure.attach.file(Path(run_dir) / str(written), name="transcript", attachment_type=text)
+        else:
+            allure.attach(transcript.to_text(), name="transcript", attachment_type=text)
         allure.attach(transcript.to_json(), name="transcript.json", attachment_type=allure.attachment_type.JSON)

@@ -448,10 +448,17 @@ class _Record:
         return self.psdu
 
 
-def write_capture(path: Path | str, entries: Iterable[TranscriptEntry], context: CaptureContext) -> CaptureResult:
-    """Write ``entries`` (a transcript's) as a pcapng file at ``path``; returns what was written."""
+def write_capture(
+    path: Path | str,
+    entries: Iterable[TranscriptEntry],
+    context: CaptureContext,
+    frames: Sequence[CaptureFrame] | None = None,
+) -> CaptureResult:
+    """Write ``entries`` (a transcript's) as a pcapng file at ``path``; returns what was written. ``frames``:
+    ``capture_frames(entries, context.pan_id)`` when the caller built them already."""
     entries = list(entries)
-    frames = capture_frames(entries, context.pan_id)
+    if frames is None:
+        frames = capture_frames(entries, context.pan_id)
     omitted = sum(1 for e in entries if e.is_frame and not e.transmitted)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -471,14 +478,20 @@ def write_capture(path: Path | str, entries: Iterable[TranscriptEntry], context:
 
 
 def write_scenario_capture(
-    entries: Iterable[TranscriptEntry], run_dir: Path | str, run_key: str, context: CaptureContext
+    entries: Iterable[TranscriptEntry],
+    run_dir: Path | str,
+    run_key: str,
+    context: CaptureContext,
+    frames: Sequence[CaptureFrame] | None = None,
 ) -> CaptureResult:
     """``RUN_DIR/evidence/<slug of run_key>/capture.pcapng``: ``run_key`` is the pytest item name, the key every
     evidence writer shares (``harness.reports.evidence_paths``)."""
-    return write_capture(evidence_dir(run_dir, run_key) / CAPTURE_FILENAME, entries, context)
+    return write_capture(evidence_dir(run_dir, run_key) / CAPTURE_FILENAME, entries, context, frames)
 
 
-def capture_evidence(item: Any, dut: Any, run_dir: Path | str | None) -> list[tuple[str, object]]:
+def capture_evidence(
+    item: Any, dut: Any, run_dir: Path | str | None, frames: Sequence[CaptureFrame] | None = None
+) -> list[tuple[str, object]]:
     """The end-of-scenario hook: write the capture of ``dut``'s transcript for pytest ``item`` and return the
     user properties to record (``evidence:capture``, a path relative to the run directory). Nothing without
     a run directory. A capture that cannot be written is recorded as ``evidence:capture_error`` and logged:
@@ -499,7 +512,7 @@ def capture_evidence(item: Any, dut: Any, run_dir: Path | str | None) -> list[tu
             channel=None if network is None else int(network.channel),
             clock="virtual" if dut.clock.virtual else "real",
         )
-        result = write_scenario_capture(dut.transcript.entries, run_dir, run_key, context)
+        result = write_scenario_capture(dut.transcript.entries, run_dir, run_key, context, frames)
     except Exception as err:  # evidence trouble is reported, never turned into the device's verdict
         LOGGER.exception("the capture of %r could not be written", scenario)
         return [("evidence:capture_error", f"{type(err).__name__}: {err}")]

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from warm_runs import WarmRunner  # ota-conformance run in long-lived workers (tests/selfcheck/warm_runs.py)
+from warm_runs import LEAN_RUN, WarmRunner  # ota-conformance run in long-lived workers (tests/selfcheck/warm_runs.py)
 
 from harness.emulator.faults import FAULTS
 from harness.emulator.hcalcs_faults import HCALCS_FAULTS
@@ -79,7 +79,7 @@ KNOBS = [(role, knob) for role, spec in ROLES.items() for knob in sorted(spec.fa
 def _run(runner: WarmRunner, reports: Path, role: str, knob: str) -> dict[str, dict]:
     run_id = f"{role}-{knob or 'compliant'}"
     args = ["--profile", ROLES[role].profile, "--reports-dir", str(reports), "--run-id", run_id]
-    args += ["--pixit", f"emulator.faults=[{knob}]", "--transfer-plots=off"]  # plots judge nothing; save CPU
+    args += ["--pixit", f"emulator.faults=[{knob}]", "--transfer-plots=off", *LEAN_RUN]  # plots judge nothing
     outcome = runner.run(args, timeout=900)
     statement = reports / run_id / "conformance.json"
     if not statement.exists():

@@ -2,8 +2,9 @@
 (``harness.emulator.variation``), judged, and reproducible from their seed (docs/variation.md).
 
 Every run goes through ``run_suite`` (``ota-conformance run`` on a profile, returning its statement), the one
-place that decides how a run is executed: today a subprocess per run, as an operator types it; the fault
-matrix's long-lived workers can take its place without touching anything else.
+place that decides how a run is executed: in the fault matrix's long-lived workers (``warm_runs``: the same
+``harness.cli.main`` in a process that imported everything once, about half the CPU of a cold command for a
+knob's few scenarios), or as a subprocess, as an operator types it, when no warm runner is given.
 
 As a command (what ``make variation SEEDS=N`` runs, and what every failure message quotes)::
 
@@ -30,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.emulator.variation import ROLES, Variation, draw, knob_requirements, violations, write_bench
+from tests.selfcheck.warm_runs import LEAN_RUN, WarmRunner
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 CLI = Path(sys.executable).parent / "ota-conformance"
@@ -50,8 +52,6 @@ REAL_CLOCK_SUBSET = {
         " or HCALCS_answers_CS08_with"
     ),
 }
-#: pytest plugins a conformance run never uses, left unloaded (about 0.25 s of CPU per run of 1.6-2 s).
-LEAN_RUN = ("-p", "no:hypothesispytest", "-p", "no:xdist")
 #: The real-clock subset's budget of wall time, per device (both run at once).
 REAL_CLOCK_WALL_S = 60.0
 
@@ -73,13 +73,32 @@ class SuiteRun:
 
 
 def run_suite(
-    profile: Path, extra_args: Sequence[str], *, reports_dir: Path, run_id: str, timeout_s: float = 900.0
+    profile: Path,
+    extra_args: Sequence[str],
+    *,
+    reports_dir: Path,
+    run_id: str,
+    timeout_s: float = 900.0,
+    warm: WarmRunner | None = None,
 ) -> SuiteRun:
     """``ota-conformance run --profile PROFILE EXTRA_ARGS`` into ``reports_dir/run_id``: every run of the
-    variation self-check goes through here (transfer plots off: they judge nothing)."""
+    variation self-check goes through here (transfer plots off: they judge nothing); in a warm worker when
+    ``warm`` is given, else as a subprocess."""
     reports_dir.mkdir(parents=True, exist_ok=True)
-    command = [str(CLI), "run", "--profile", str(profile), "--reports-dir", str(reports_dir), "--run-id", run_id]
-    command += ["--transfer-plots=off", *extra_args]
+    args = ["--profile", str(profile), "--reports-dir", str(reports_dir), "--run-id", run_id]
+    args += ["--transfer-plots=off", *extra_args]
+    statement_path = reports_dir / run_id / "conformance.json"
+    if warm is not None:
+        outcome = warm.run(args, timeout=timeout_s)
+        return SuiteRun(
+            _read_statement(statement_path),
+            statement_path.parent,
+            outcome.exit_code,
+            outcome.cpu_s,
+            outcome.wall_s,
+            (outcome.error + outcome.log)[-3000:],
+        )
+    command = [str(CLI), "run", *args]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")]))}
     log = reports_dir / f"{run_id}.log"
     started = time.perf_counter()
@@ -92,16 +111,18 @@ def run_suite(
         finally:
             killer.cancel()
     proc.returncode = os.waitstatus_to_exitcode(status)
-    path = reports_dir / run_id / "conformance.json"
-    statement = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
     return SuiteRun(
-        statement,
-        path.parent,
+        _read_statement(statement_path),
+        statement_path.parent,
         proc.returncode,
         usage.ru_utime + usage.ru_stime,
         time.perf_counter() - started,
         log.read_text(encoding="utf-8", errors="replace")[-3000:],
     )
+
+
+def _read_statement(path: Path) -> dict[str, Any]:
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
 
 
 # -- what a run must show -----------------------------------------------------------------------------------
@@ -177,19 +198,22 @@ def selection(v: Variation) -> list[str]:
     return []
 
 
-def run_variation(v: Variation, reports_dir: Path) -> tuple[SuiteRun, list[str]]:
+def run_variation(v: Variation, reports_dir: Path, warm: WarmRunner | None = None) -> tuple[SuiteRun, list[str]]:
     """Write ``v``'s bench, run the suite on it, and judge the run (problems empty: as it must be)."""
     broken = violations(v)
     if broken:  # never happens for draw's configurations: the property test holds the generator to it
         raise ValueError(f"variation {v.label} breaks its constraints: {broken}")
     profile = write_bench(v, reports_dir / "benches" / v.label)
-    run = run_suite(profile, [*LEAN_RUN, *selection(v)], reports_dir=reports_dir, run_id=v.label)
+    run = run_suite(profile, [*LEAN_RUN, *selection(v)], reports_dir=reports_dir, run_id=v.label, warm=warm)
     return run, (knob_problems(v, run) if v.knob else compliant_problems(v, run))
 
 
 def run_many(variations: Sequence[Variation], reports_dir: Path, workers: int = 2) -> list[tuple[SuiteRun, list[str]]]:
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        return list(pool.map(lambda v: run_variation(v, reports_dir), variations))
+    """Every variation's run, ``workers`` at a time, each in one of ``workers`` warm workers."""
+    reports_dir.mkdir(parents=True, exist_ok=True)
+    workers = max(1, workers)
+    with WarmRunner(workers, reports_dir) as warm, ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(lambda v: run_variation(v, reports_dir, warm), variations))
 
 
 # -- the command -------------------------------------------------------------------------------------------
