@@ -158,8 +158,15 @@ def _record_evidence(request: pytest.FixtureRequest, state: ScenarioState) -> No
         )
     request.node.user_properties.append(("evidence:transcript_summary", transcript.summary()))
     request.node.user_properties.append(("evidence:dut_seen", dut_seen_evidence(transcript, state.dut.device)))
+    write_evidence_files(request, state)
+
+
+def write_evidence_files(request: pytest.FixtureRequest, state: ScenarioState) -> None:
+    """The scenario's evidence files and attachments: capture.pcapng, transcript.txt, for a FAIL its decisive
+    frame and violation.png, transfer plots, the Allure transcript. About a third of a run's CPU; none of it
+    changes a verdict (the self-check's warm runs leave it out: ``tests/selfcheck/verdicts_only.py``)."""
+    transcript = state.transcript
     run_dir = request.config.getoption("--run-dir", None)
-    # capture.pcapng, transcript.txt, and for a FAIL its decisive frame and violation.png
     request.node.user_properties.extend(scenario_evidence(request.node, state.dut, run_dir))
     if run_dir and request.config.getoption("--transfer-plots") == "on":  # plain test runs skip the drawing
         clock = "virtual" if state.clock.virtual else "real"

@@ -92,7 +92,7 @@ def matrix(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], di
     reports = tmp_path_factory.mktemp("matrix")
     runs = [(role, COMPLIANT) for role in ROLES] + KNOBS
     workers = max(1, os.cpu_count() or 1)
-    with WarmRunner(workers, reports) as runner, ThreadPoolExecutor(max_workers=workers) as pool:
+    with WarmRunner(workers, reports, verdicts_only=True) as runner, ThreadPoolExecutor(max_workers=workers) as pool:
         return dict(zip(runs, pool.map(lambda run: _run(runner, reports, *run), runs), strict=True))
 
 

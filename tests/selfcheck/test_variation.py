@@ -40,7 +40,7 @@ def runs(
     """Every run of this module, two at a time (the real-clock ones first: they mostly wait); the CPU time they
     took, by part, goes to the terminal (README "Measured")."""
     variations = REAL + COMPLIANT + KNOBS
-    outcomes = run_many(variations, tmp_path_factory.mktemp("variation"), workers=2)
+    outcomes = run_many(variations, tmp_path_factory.mktemp("variation"), workers=2, verdicts_only=True)
     cpu = {
         part: sum(run.cpu_s for v, (run, _) in zip(variations, outcomes, strict=True) if v in group)
         for part, group in (("compliant seeds", COMPLIANT), ("knobs", KNOBS), ("real clock", REAL))

@@ -1,5 +1,9 @@
 """A warm worker's run says what a cold ``ota-conformance run`` says (tests/selfcheck/warm_runs.py).
 
+The warm runs are made as the fault matrix and the variation self-check make them: verdicts only (no evidence
+files, ``verdicts_only.py``) and without the pytest plugins a run never uses (``LEAN_RUN``); the cold ones as
+an operator types the command.
+
 One worker runs a sample of knobs one after another, across both emulated devices, so each run finds the
 process as the runs before it left it (after the worker's reset); each statement must equal the statement
 of the same run as a cold command: every scenario's verdict, message, requirements and tags, the totals,
@@ -17,7 +21,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from warm_runs import PROJECT_ROOT, WarmRunner
+from warm_runs import LEAN_RUN, PROJECT_ROOT, WarmRunner
 
 CLI = Path(sys.executable).parent / "ota-conformance"
 PROFILES = {"ppmid": "profiles/emulated-ppmid.yaml", "hcalcs": "profiles/emulated-hcalcs.yaml"}
@@ -51,9 +55,9 @@ def _judged(statement: Path) -> dict:
 def statements(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], tuple[dict, dict]]:
     reports = tmp_path_factory.mktemp("warm-vs-cold")
     warm: dict[tuple[str, str], dict] = {}
-    with WarmRunner(1, reports) as runner:
+    with WarmRunner(1, reports, verdicts_only=True) as runner:
         for role, knob in SAMPLE:
-            outcome = runner.run(_args(reports, role, knob, f"warm-{role}-{knob}"), timeout=900)
+            outcome = runner.run([*_args(reports, role, knob, f"warm-{role}-{knob}"), *LEAN_RUN], timeout=900)
             assert not outcome.error, outcome.error + outcome.log
             warm[role, knob] = _judged(reports / f"warm-{role}-{knob}" / "conformance.json")
     cold: dict[tuple[str, str], dict] = {}
@@ -75,3 +79,10 @@ def test_a_warm_workers_statement_equals_the_cold_commands(statements, role, kno
     }
     assert not differing, json.dumps(differing, indent=1)[:4000]
     assert warm == cold
+
+
+def test_a_verdicts_only_run_writes_no_evidence_files_and_a_cold_one_does(statements, tmp_path_factory):
+    reports = next(p for p in tmp_path_factory.getbasetemp().glob("warm-vs-cold*"))
+    role, knob = SAMPLE[0]
+    assert not (reports / f"warm-{role}-{knob}" / "evidence").exists()
+    assert list((reports / f"cold-{role}-{knob}" / "evidence").glob("*/capture.pcapng"))

@@ -208,11 +208,17 @@ def run_variation(v: Variation, reports_dir: Path, warm: WarmRunner | None = Non
     return run, (knob_problems(v, run) if v.knob else compliant_problems(v, run))
 
 
-def run_many(variations: Sequence[Variation], reports_dir: Path, workers: int = 2) -> list[tuple[SuiteRun, list[str]]]:
-    """Every variation's run, ``workers`` at a time, each in one of ``workers`` warm workers."""
+def run_many(
+    variations: Sequence[Variation], reports_dir: Path, workers: int = 2, *, verdicts_only: bool = False
+) -> list[tuple[SuiteRun, list[str]]]:
+    """Every variation's run, ``workers`` at a time, each in one of ``workers`` warm workers; with
+    ``verdicts_only`` the runs write no evidence files (CI: the checks read verdicts only)."""
     reports_dir.mkdir(parents=True, exist_ok=True)
     workers = max(1, workers)
-    with WarmRunner(workers, reports_dir) as warm, ThreadPoolExecutor(max_workers=workers) as pool:
+    with (
+        WarmRunner(workers, reports_dir, verdicts_only=verdicts_only) as warm,
+        ThreadPoolExecutor(max_workers=workers) as pool,
+    ):
         return list(pool.map(lambda v: run_variation(v, reports_dir, warm), variations))
 
 

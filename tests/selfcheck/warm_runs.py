@@ -48,6 +48,9 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 #: pytest plugins a conformance run never uses, left unloaded (about 0.25 s of CPU per run of 1.6-2 s).
 LEAN_RUN = ("-p", "no:hypothesispytest", "-p", "no:xdist")
 
+#: The plugin that leaves the evidence files out of a run (this folder is the worker's first import path).
+VERDICTS_ONLY = ("-p", "verdicts_only")
+
 #: (module, class, class attributes): registries the emulators keep by IEEE address across instances.
 EMULATOR_REGISTRIES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("harness.emulator.ppmid", "PpmidEmulator", ("_MANUFACTURER_KEYS", "_KEYSTORES", "_LIVE")),
@@ -225,9 +228,11 @@ class WarmRunner:
     A worker that dies or times out is replaced for the next run (its run is reported as failed).
     """
 
-    def __init__(self, workers: int, log_dir: Path) -> None:
+    def __init__(self, workers: int, log_dir: Path, *, verdicts_only: bool = False) -> None:
         self.workers = max(1, workers)
         self.log_dir = log_dir
+        #: Runs without the scenarios' evidence files (``verdicts_only.py``): for checks that read verdicts only.
+        self.extra_args = VERDICTS_ONLY if verdicts_only else ()
         self._idle: queue.SimpleQueue[_Worker] = queue.SimpleQueue()
         self._all: list[_Worker] = []
         self._lock = threading.Lock()
@@ -236,7 +241,7 @@ class WarmRunner:
     def run(self, args: list[str], timeout: float = 900.0) -> RunOutcome:
         worker = self._borrow()
         try:
-            return worker.run(args, timeout)
+            return worker.run([*args, *self.extra_args], timeout)
         finally:
             if worker.alive():
                 self._idle.put(worker)
