@@ -23,13 +23,16 @@ from harness.crypto.keystore import KeyStore
 from harness.crypto.pki import TestPki
 from harness.dut import DutAdapter
 from harness.dut.images import ScenarioImage, ScenarioImages
+from harness.evidence.bounds import bounded_transcript_json, bounded_transcript_text
 from harness.evidence.record import scenario_evidence
 from harness.gbcs.commands import DccCommands
 from harness.profile import Profile
 from harness.progress import MODELLED_PROPERTY, watch_transcript
+from harness.pytest_plugin import record_failure_after_steps
 from harness.reports.statement import dut_seen_evidence
 from harness.reports.transfer_plot import record_transfer_plots
 from harness.transcript import Transcript
+from harness.verdicts import FAILURE_KEY
 
 
 @dataclass
@@ -126,8 +129,21 @@ def scenario_state(
     finally:
         stop_watching()
         request.node.user_properties.append((MODELLED_PROPERTY, round(clock.now() - started, 3)))
+        late = _traffic_verdict_after_steps(request, dut, clock)
         _record_evidence(request, state)
         runner.run(dut.stop())
+    if late is not None:
+        raise late
+
+
+def _traffic_verdict_after_steps(request: pytest.FixtureRequest, dut: DutAdapter, clock: Clock) -> Exception | None:
+    """The verdict the device's traffic gave once every step had passed (a frame nobody asked for after the
+    last wait): raised from the teardown, so the scenario does not PASS over it (``harness.dut.traffic``)."""
+    failure = dut.traffic.failure
+    if failure is None or FAILURE_KEY in request.node.stash:  # no verdict, or a step already ended the scenario
+        return None
+    record_failure_after_steps(request.node, failure, clock.now())
+    return failure
 
 
 def _record_evidence(request: pytest.FixtureRequest, state: ScenarioState) -> None:
@@ -157,6 +173,7 @@ def _record_evidence(request: pytest.FixtureRequest, state: ScenarioState) -> No
             ("evidence:power_cycles", [c.as_evidence() for c in state.dut.power_cycles])
         )
     request.node.user_properties.append(("evidence:transcript_summary", transcript.summary()))
+    request.node.user_properties.append(("evidence:traffic", state.dut.traffic.evidence()))
     request.node.user_properties.append(("evidence:dut_seen", dut_seen_evidence(transcript, state.dut.device)))
     run_dir = request.config.getoption("--run-dir", None)
     # capture.pcapng, transcript.txt, and for a FAIL its decisive frame and violation.png
@@ -168,5 +185,7 @@ def _record_evidence(request: pytest.FixtureRequest, state: ScenarioState) -> No
     with contextlib.suppress(ImportError):
         import allure
 
-        allure.attach(transcript.to_text(), name="transcript", attachment_type=allure.attachment_type.TEXT)
-        allure.attach(transcript.to_json(), name="transcript.json", attachment_type=allure.attachment_type.JSON)
+        limit = state.dut.traffic.limits.evidence_octets
+        text, document = bounded_transcript_text(transcript, limit), bounded_transcript_json(transcript, limit)
+        allure.attach(text, name="transcript", attachment_type=allure.attachment_type.TEXT)
+        allure.attach(document, name="transcript.json", attachment_type=allure.attachment_type.JSON)

@@ -44,7 +44,7 @@ class LoopRunner:
             raise RuntimeError("LoopRunner.run called from the loop thread itself")
         future = asyncio.run_coroutine_threadsafe(coro, self.loop)
         try:
-            return future.result(self.safety_timeout)
+            result = future.result(self.safety_timeout)
         except TimeoutError as err:
             if future.done():
                 raise
@@ -54,6 +54,10 @@ class LoopRunner:
                 f"{self.safety_timeout:g} s of wall time (on the virtual clock this means a wait outside a "
                 "clock verb). ACTION: report this as a harness defect with the run's evidence."
             ) from err
+        failure = self.clock.failure
+        if failure is not None:  # the scenario ended while the step ran (Clock.fail_waits) but waited no more
+            raise failure
+        return result
 
     def close(self) -> None:
         """Cancel what is left on the loop, stop it and join the thread."""

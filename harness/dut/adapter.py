@@ -56,6 +56,7 @@ from harness.dut.capabilities import (
     require_capability,
     require_radio,
 )
+from harness.dut.traffic import TrafficGuard, TrafficLimits
 from harness.errors import ConfigurationError
 from harness.profile import Profile
 from harness.radio.factory import default_config, load_radio, radio_config, start_app
@@ -90,9 +91,6 @@ _BUDGET_LABELS: dict[str, str] = {
     "power_cycle_command": "power-cycle command",
     "attribute_read": "ZCL attribute read",
 }
-
-#: After the radio was lost, how often (clock seconds) a wait the scenario starts is failed as ERROR.
-_LOST_RECHECK_S = 0.05
 
 #: The DUT's OTA requests that mark a step of a download (an upgrade-status sample is taken at each).
 _DOWNLOAD_STEPS = frozenset({"query_next_image", "image_block", "image_page", "upgrade_end"})
@@ -197,6 +195,8 @@ class DutAdapter:
         self.dut_eui64 = Eui64.parse(profile.pixit_value("dut.eui64"))
         self.endpoint = int(profile.pixit_value("dut.endpoint"))
         self.transcript = Transcript(clock, dut_eui64=self.dut_eui64, name=profile.name)
+        #: The caps on the scenario's traffic and the judge of frames nobody asked for (``harness.dut.traffic``).
+        self.traffic = TrafficGuard(TrafficLimits.from_profile(profile), clock, self.transcript)
         self.app: HarnessAppMixin | None = None
         self.hub: CommunicationsHub | None = None
         #: The emulated DUT on a radio that hosts one (replaced by a new object at each power cycle).
@@ -258,6 +258,7 @@ class DutAdapter:
         self.radio_lost = None
         app.add_listener(_RadioWatch(self))
         self.transcript.attach(app)
+        app.set_guard(self.traffic)
         self._save_network_state(app)
         self.hub = CommunicationsHub(app, self.clock, self.transcript, dut_eui64=self.dut_eui64)
         self._start_gbcs(app)
@@ -282,6 +283,7 @@ class DutAdapter:
         app, self.app = self.app, None
         if app is None:
             return
+        self.clock.fail_waits(None)  # the scenario's verdict is taken; its own shutdown must wait
         self.unwatch_upgrade_status()
         if self.hub is not None:
             self.hub.stop()
@@ -289,6 +291,8 @@ class DutAdapter:
             self._gbcs.stop()
             self._gbcs = None
         self.transcript.detach()
+        app.set_guard(None)
+        self.traffic.detach()
         if self.capabilities.hosts_emulator:
             for node in (self.node, self.rogue):
                 if node is not None:
@@ -321,6 +325,7 @@ class DutAdapter:
             self.hub.reset(transcript)
         if self._gbcs is not None:
             self._gbcs.transcript = transcript
+        self.traffic.reset(transcript)
         self.transcript = transcript
         return transcript
 
@@ -839,15 +844,8 @@ class DutAdapter:
         self.transcript.record_decision(
             f"radio lost: {type(exc).__name__}: {exc}", by="adapter", direction=Direction.OTHER
         )
-        self._abort_waits_while_lost(lambda: LabError(no_verdict_message(problem, action)))
-
-    def _abort_waits_while_lost(self, error: Callable[[], Exception]) -> None:
-        """Fail the waits in progress now, and any the scenario starts later, until the adapter stops: a
-        timer re-checks every ``_LOST_RECHECK_S`` of clock time (it fires only while a wait lets time run)."""
-        if self.app is None or self.radio_lost is None:
-            return
-        self.clock.abort(error())
-        self.clock.loop.call_later(_LOST_RECHECK_S, self._abort_waits_while_lost, error)
+        # The waits in progress end now, and any the scenario starts later, until the adapter stops.
+        self.clock.fail_waits(lambda: LabError(no_verdict_message(problem, action)))
 
     def _save_network_state(self, app: HarnessAppMixin) -> None:
         """On hardware, write the network backup JSON next to zigpy's database (trouble is logged only: the

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from harness.evidence.bounds import bounded_text, evidence_limit
 from harness.evidence.pcap import CAPTURE_FILENAME, capture_evidence, capture_frames
 from harness.reports.evidence_paths import evidence_dir, item_scenario_name
 from harness.reports.text import plain_text
@@ -69,9 +70,12 @@ class Numbering:
         return str(span[0]) if span[0] == span[1] else f"{span[0]}-{span[1]}"
 
 
-def transcript_text(entries: Sequence[TranscriptEntry], numbering: Numbering, title: str) -> str:
+def transcript_text(
+    entries: Sequence[TranscriptEntry], numbering: Numbering, title: str, limit: int | None = None
+) -> str:
     """The transcript for people: one line per entry, led by its capture frame number and its time since
-    the capture's first frame (the transcript's own run-clock stamp is dropped: it counts from the run's start)."""
+    the capture's first frame (the transcript's own run-clock stamp is dropped: it counts from the run's start);
+    at most about ``limit`` characters (``harness.evidence.bounds``)."""
     head = [
         f"# {title}",
         f"# time: seconds since the first frame of {CAPTURE_FILENAME} (Wireshark's Time column); frame: its number",
@@ -79,7 +83,8 @@ def transcript_text(entries: Sequence[TranscriptEntry], numbering: Numbering, ti
         f"{'frame':>7} {'time':>11}  entry",
     ]
     lines = [f"{numbering.frame_of(e):>7} {numbering.relative(e.time):>11.3f}  {_line(e)}" for e in entries]
-    return plain_text("\n".join([*head, *lines]) + "\n")
+    text = [line + "\n" for line in [*head, *lines]]
+    return plain_text(bounded_text(text, limit) if limit is not None else "".join(text))
 
 
 def _line(entry: TranscriptEntry) -> str:
@@ -161,7 +166,7 @@ def _transcript_and_failure(item: Any, dut: Any, run_dir: Path) -> list[tuple[st
     folder.mkdir(parents=True, exist_ok=True)
     title = f"Transcript of {item_scenario_name(item) or item.name}, DUT {dut.transcript.dut_eui64 or '?'}"
     path = folder / TRANSCRIPT_FILENAME
-    path.write_text(transcript_text(entries, numbering, title), encoding="utf-8")
+    path.write_text(transcript_text(entries, numbering, title, evidence_limit(dut)), encoding="utf-8")
     properties: list[tuple[str, object]] = [("evidence:transcript", path.relative_to(run_dir).as_posix())]
     stashed = item.stash.get(FAILURE_KEY, None) if hasattr(item, "stash") else None
     if stashed is None:
