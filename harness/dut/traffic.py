@@ -15,6 +15,7 @@ suite's work per scenario must be bounded").
   minute of scenario time; and ``limits.frames_margin``. The limit is recomputed only when a counter passes
   it, so the check per frame is one comparison;
 - octets per frame (``limits.octets_per_frame``): a longer frame is recorded cut and routed nowhere;
+- the suite's own frames: twice the frame cap (its answers multiply only for Image Page Requests);
 - octets from the device per scenario: one 127-octet PSDU for each frame allowed;
 - transcript entries (``Transcript.max_entries``): three for each frame allowed each way, a backstop the caps
   above keep it under (its overflow is a harness defect, ERROR);
@@ -66,6 +67,9 @@ from harness.zigbee.tunneling import TO_SERVER, TUNNELING_CLUSTER_ID, SmartEnerg
 REQUIREMENT = "CS-22"
 #: Transcript entries allowed per frame allowed each way (the frame, its answer, a decision about it).
 ENTRIES_PER_FRAME = 3
+#: The suite's own frames allowed per frame allowed: its answers track the device's frames, so a ping-pong trips
+#: on the device's count; only an answer that multiplies (Image Page Responses) can reach this one.
+ANSWERS_PER_FRAME = 2
 #: How many unsolicited frames the evidence describes (all are counted).
 UNSOLICITED_SHOWN = 10
 
@@ -173,7 +177,7 @@ class TrafficGuard:
     def send(self, data: bytes) -> bool:
         """An outgoing frame: counted; False (not sent) once the scenario has its verdict."""
         self.frames_out += 1
-        if self.frames_out > self._limit:
+        if self.frames_out > self._answer_limit:
             self._recheck()
         return not self.muted
 
@@ -198,6 +202,7 @@ class TrafficGuard:
             self._asked += 1  # a request of the suite's own: the device may answer it
             self._limit += 1
             self._octet_limit += MAX_PSDU
+            self._answer_limit += ANSWERS_PER_FRAME
             self.transcript.max_entries += ENTRIES_PER_FRAME * 2
         if zcl is None:
             return
@@ -292,6 +297,7 @@ class TrafficGuard:
     def _recompute(self) -> None:
         self._limit = self.frame_cap
         self._octet_limit = self._limit * MAX_PSDU
+        self._answer_limit = ANSWERS_PER_FRAME * self._limit
         self.transcript.max_entries = ENTRIES_PER_FRAME * 2 * self._limit
 
     def _recheck(self) -> None:
@@ -304,14 +310,14 @@ class TrafficGuard:
             self._pending = lambda entry: self._flooded(entry, f"{self.frames_in:,} frames", "frames")
         elif self.octets_in > self._octet_limit:
             self._pending = lambda entry: self._flooded(entry, f"{self.octets_in:,} octets", "octets")
-        elif self.frames_out > self._limit:
+        elif self.frames_out > self._answer_limit:
             self._pending = lambda entry: self._flooded(entry, f"{self.frames_out:,} frames of answers", "answers")
 
     def _flooded(self, entry: TranscriptEntry, amount: str, what: str) -> None:
         cap = {
             "frames": f"at most {self._limit:,} frames",
             "octets": f"at most {self._octet_limit:,} octets ({MAX_PSDU} for each frame allowed)",
-            "answers": f"at most {self._limit:,} frames of the suite's answers",
+            "answers": f"at most {self._answer_limit:,} frames of the suite's answers (twice the frame cap)",
         }[what]
         observed = (
             f"{self.frames_in:,} frames ({self.octets_in:,} octets) from the radio, {self.from_dut:,} of them from "

@@ -933,6 +933,8 @@ class OtaClient:
         if rsp.status != Status.SUCCESS or rsp.identity is None or rsp.image_size is None:
             if self.download is not None:
                 self._discard("the server no longer offers the partial download")
+            if self.faults.requery_without_pause and rsp.status == Status.NO_IMAGE_AVAILABLE:
+                self.query()
             return None
         identity, size = rsp.identity, rsp.image_size
         cfg, faults = self.config, self.faults
