@@ -433,6 +433,11 @@ class _Recorded:
                 object.__setattr__(kept.popleft(), "decoded", None)  # the frame's memo (see RawFrame)
         return found
 
+    def forget(self) -> None:
+        """Drop every decode kept (they are made again when read again)."""
+        while self._decoded:
+            object.__setattr__(self._decoded.popleft(), "decoded", None)
+
 
 @dataclass(frozen=True, slots=True)
 class _Given:
@@ -989,6 +994,11 @@ class Transcript:
         )
         return self._append(entry)
 
+    def forget_decodes(self) -> None:
+        """Drop the decodes the entries keep (once the scenario's evidence is written: a failure kept for the
+        session holds an entry, and through it the decodes of up to ``_Recorded.DECODED_KEPT`` frames)."""
+        self._recorded.forget()
+
     def mark_undelivered(self, attribution: Attribution, error: str) -> None:
         """The radio reported that the frames sent under ``attribution`` did not reach their destination."""
         for entry in attribution.entries:
@@ -1308,12 +1318,11 @@ class Transcript:
         }
 
     def to_text(self) -> str:
-        return "".join(self.text_lines())
+        return self.text_title() + "".join(entry.to_line() + "\n" for entry in self.entries)
 
-    def text_lines(self) -> list[str]:
-        """``to_text()`` line by line (each ending in a newline): a title, then one line per entry."""
-        head = f"Transcript {self.name!r}, DUT {self.dut_eui64 or '?'}: {len(self._entries)} entries\n"
-        return [head, *(entry.to_line() + "\n" for entry in self.entries)]
+    def text_title(self) -> str:
+        """The first line of ``to_text()``."""
+        return f"Transcript {self.name!r}, DUT {self.dut_eui64 or '?'}: {len(self._entries)} entries\n"
 
     def to_dicts(self) -> list[dict[str, Any]]:
         return [entry.as_dict() for entry in self.entries]

@@ -24,7 +24,7 @@ from harness.crypto.pki import TestPki
 from harness.dut import DutAdapter
 from harness.dut.images import ScenarioImage, ScenarioImages
 from harness.evidence.bounds import bounded_transcript_json, bounded_transcript_text
-from harness.evidence.record import scenario_evidence
+from harness.evidence.record import release_scenario, scenario_evidence
 from harness.gbcs.commands import DccCommands
 from harness.profile import Profile
 from harness.progress import MODELLED_PROPERTY, watch_transcript
@@ -117,7 +117,11 @@ def scenario_state(
     test_pki: TestPki,
 ) -> Iterator[ScenarioState]:
     dut = DutAdapter(profile, clock, keystore)
-    runner.run(dut.start())
+    try:
+        runner.run(dut.start())
+    except BaseException:
+        runner.run(dut.stop())  # what did start (a radio, a device) must not outlive the scenario
+        raise
     state = ScenarioState(
         dut=dut,
         images=ScenarioImages(profile, test_pki, keystore),
@@ -132,6 +136,7 @@ def scenario_state(
         late = _traffic_verdict_after_steps(request, dut, clock)
         _record_evidence(request, state)
         runner.run(dut.stop())
+        release_scenario(request.node, dut)
     if late is not None:
         raise late
 

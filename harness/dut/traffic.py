@@ -33,7 +33,9 @@ recorded and never judged:
 
 - a profile-wide response (Default Response, Read_Attributes_rsp, ...) whose cluster and TSN match no frame the
   suite sent the device in this scenario (not judged before the suite sent anything: it may answer a frame of
-  an earlier scenario);
+  an earlier scenario), or only frames that ask for no such answer (ZCL, domain digest §3.6 [C, S22]): a
+  Default Response of the suite, a broadcast (no Default Response), a frame that disabled the Default Response
+  (one with SUCCESS);
 - a Read Attributes Response carrying an attribute the request did not ask for;
 - an OTA or tunnel command a client never sends: a server-to-client command, a command id the cluster does not
   define (manufacturer-specific ones excepted), tunnel flow control (the CH never grants it).
@@ -59,7 +61,7 @@ from harness.clock import Clock
 from harness.perf.airtime import MAX_PSDU
 from harness.profile import Profile
 from harness.radio.frames import ZDO_PROFILE_ID
-from harness.transcript import Direction, EntryKind, Transcript, TranscriptEntry
+from harness.transcript import Direction, EntryKind, Role, Transcript, TranscriptEntry
 from harness.verdicts import Inconclusive, LabError, TrafficFailure, failure_message, no_verdict_message
 from harness.zigbee.tunneling import TO_SERVER, TUNNELING_CLUSTER_ID, SmartEnergyTunneling
 
@@ -81,6 +83,16 @@ _TRANSFER_REQUESTS = frozenset({Ota.ServerCommandDefs.image_block.id, Ota.Server
 _OFFER = Ota.ClientCommandDefs.query_next_image_response.id
 _READ_ATTRIBUTES = foundation.GeneralCommand.Read_Attributes
 _READ_ATTRIBUTES_RSP = foundation.GeneralCommand.Read_Attributes_rsp
+_DEFAULT_RESPONSE = foundation.GeneralCommand.Default_Response
+_SUCCESS = foundation.Status.SUCCESS
+
+# What a frame the suite sent allows the device to answer (ZCL; domain digest §3.6 [C, S22]): a unicast request
+# any answer, a Default Response included; one that disables the Default Response an answer, or a Default
+# Response with an error status only; a broadcast or group frame no Default Response; a Default Response nothing.
+_ANY_DEFAULT_RESPONSE = 1
+_ERROR_DEFAULT_RESPONSE = 2
+_BROADCAST = 4
+_RESPONSE = 8
 
 
 @dataclass(frozen=True)
@@ -143,10 +155,13 @@ class TrafficGuard:
         self._build: Callable[[], Exception] | None = None
         self.muted = False  # the suite answers the device no more
         self.quarantined = False  # the hub listens to the device no more
-        self._offers: list[int] = []  # ImageSize of every image offered
+        #: ImageSize of every image offered, by identity: offering the same file again allows no more traffic
+        #: (its download's retries are in the cap already), so a device cannot raise its cap by asking again.
+        self._offers: dict[tuple[Any, ...], int] = {}
         self._asked = 0  # requests the suite sent the device (reads, stimuli): each may be answered
         self._block = self.limits.block_size
-        self._sent: set[tuple[int, int]] = set()  # (cluster, TSN) of frames the suite sent the device
+        #: (cluster, TSN) of the frames the suite sent the device -> what answers they allow (``_answers_allowed``).
+        self._sent: dict[tuple[int, int], int] = {}
         self._reads: dict[tuple[int, int], TranscriptEntry] = {}  # the Read Attributes requests among them
         self._pending: Callable[[TranscriptEntry], None] | None = None  # a cap passed: trips on the next frame
         self._recompute()
@@ -207,15 +222,18 @@ class TrafficGuard:
         if zcl is None:
             return
         key = (entry.cluster_id or 0, zcl.tsn)
-        self._sent.add(key)
+        self._sent[key] = self._sent.get(key, 0) | _answers_allowed(entry, zcl)
         if zcl.frame_type == "global":
             if entry.command_id == _READ_ATTRIBUTES:
                 self._reads[key] = entry
         elif entry.command_id == _OFFER and entry.cluster_id == OTA_CLUSTER_ID and entry.delivered:
             fields = entry.fields
             if fields.get("status") == foundation.Status.SUCCESS and fields.get("image_size"):
-                self._offers.append(int(fields["image_size"]))
-                self._recompute()
+                size = int(fields["image_size"])
+                identity = (fields.get("manufacturer_code"), fields.get("image_type"), fields.get("file_version"), size)
+                if identity not in self._offers:
+                    self._offers[identity] = size
+                    self._recompute()
 
     # -- the judge ------------------------------------------------------------------------------------------
     def _judge(self, entry: TranscriptEntry) -> None:
@@ -247,11 +265,18 @@ class TrafficGuard:
     def _judge_reply(self, entry: TranscriptEntry, key: tuple[int, int]) -> None:
         if not self._sent:
             return  # nothing sent yet in this scenario: it may answer a frame of an earlier one
-        if key not in self._sent:
-            self._unsolicited(
-                entry,
-                f"a {entry.command} on {entry.cluster} with TSN {key[1]}, answering no frame the suite sent it",
-            )
+        allowed = self._sent.get(key)
+        what = f"a {entry.command} on {entry.cluster} with TSN {key[1]}"
+        if allowed is None:
+            self._unsolicited(entry, f"{what}, answering no frame the suite sent it")
+            return
+        if entry.command_id == _DEFAULT_RESPONSE:
+            status = entry.fields.get("status")
+            if not allowed & _ANY_DEFAULT_RESPONSE and not (allowed & _ERROR_DEFAULT_RESPONSE and status != _SUCCESS):
+                self._unsolicited(entry, f"{what} ({_status(status)}), answering {_asked_none(allowed)}")
+            return
+        if not allowed & (_ANY_DEFAULT_RESPONSE | _ERROR_DEFAULT_RESPONSE):
+            self._unsolicited(entry, f"{what}, answering {_asked_none(allowed)}")
             return
         request = self._reads.get(key)
         if entry.command_id != _READ_ATTRIBUTES_RSP or request is None or entry.malformed or request.malformed:
@@ -291,7 +316,7 @@ class TrafficGuard:
     @property
     def frame_cap(self) -> int:
         """Frames allowed each way now (they grow with the CH's offers and with scenario time)."""
-        blocks = sum(math.ceil(size / self._block) for size in self._offers)
+        blocks = sum(math.ceil(size / self._block) for size in self._offers.values())
         return self.limits.frames(blocks, self._asked, self.clock.now() - self.started)
 
     def _recompute(self) -> None:
@@ -352,7 +377,7 @@ class TrafficGuard:
         """How the frame cap was derived, for the failure message."""
         limits = self.limits
         minutes = (self.clock.now() - self.started) / 60.0
-        blocks = sum(math.ceil(size / self._block) for size in self._offers)
+        blocks = sum(math.ceil(size / self._block) for size in self._offers.values())
         return (
             f"in this scenario: {len(self._offers)} image(s) offered, {blocks:,} blocks of {self._block} octets × "
             f"{limits.retry_limit + 1} attempts, {self._asked:,} requests of the suite (status reads, stimuli), "
@@ -400,6 +425,28 @@ class TrafficGuard:
             "unsolicited": list(self.unsolicited_notes),
             "verdict": None if self.failure is None else str(self.failure),
         }
+
+
+def _answers_allowed(entry: TranscriptEntry, zcl: Any) -> int:
+    """What the device may answer to ``entry`` (a ZCL frame the suite sent it): one of the flags above."""
+    if entry.is_zcl_reply and entry.command_id == _DEFAULT_RESPONSE:
+        return _RESPONSE  # ZCL: nothing answers a Default Response (other responses follow their DDR bit)
+    if entry.dst is not None and entry.dst.role in (Role.BROADCAST, Role.GROUP):
+        return _BROADCAST
+    return _ERROR_DEFAULT_RESPONSE if zcl.disable_default_response else _ANY_DEFAULT_RESPONSE
+
+
+def _asked_none(allowed: int) -> str:
+    """Why the frames with that TSN asked for no such answer, in words."""
+    if allowed & _ERROR_DEFAULT_RESPONSE:
+        return "a frame of the suite that disabled the Default Response on success"
+    if allowed & _BROADCAST:
+        return "a broadcast (ZCL: no Default Response to a broadcast)"
+    return "a Default Response of the suite (ZCL: nothing answers a Default Response)"
+
+
+def _status(status: Any) -> str:
+    return getattr(status, "name", None) or str(status)
 
 
 def _is_zdo_response(entry: TranscriptEntry) -> bool:

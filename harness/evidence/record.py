@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.evidence.bounds import bounded_text, evidence_limit
+from harness.evidence.bounds import bounded, bounded_lines, evidence_limit
 from harness.evidence.pcap import CAPTURE_FILENAME, capture_evidence, capture_frames
 from harness.reports.evidence_paths import evidence_dir, item_scenario_name
 from harness.reports.text import plain_text
@@ -82,9 +82,10 @@ def transcript_text(
         "# there ('-': not on the air: a decision of the suite, or a frame it suppressed).",
         f"{'frame':>7} {'time':>11}  entry",
     ]
-    lines = [f"{numbering.frame_of(e):>7} {numbering.relative(e.time):>11.3f}  {_line(e)}" for e in entries]
-    text = [line + "\n" for line in [*head, *lines]]
-    return plain_text(bounded_text(text, limit) if limit is not None else "".join(text))
+    lines = bounded(
+        entries, lambda e: f"{numbering.frame_of(e):>7} {numbering.relative(e.time):>11.3f}  {_line(e)}\n", limit
+    )
+    return plain_text("".join(line + "\n" for line in head) + bounded_lines(lines, limit))
 
 
 def _line(entry: TranscriptEntry) -> str:
@@ -158,6 +159,17 @@ def scenario_evidence(item: Any, dut: Any, run_dir: Path | str | None) -> list[t
     return properties
 
 
+def release_scenario(item: Any, dut: Any) -> None:
+    """Once the scenario's evidence is written: the failure stashed for it (``FAILURE_KEY``, kept by pytest for
+    the whole session) keeps no traceback, whose frames would hold the scenario's adapter and transcript alive,
+    and the transcript drops its decodes. A run of many FAILs (a device that floods every scenario) would
+    otherwise keep every scenario's traffic in memory."""
+    stashed = item.stash.get(FAILURE_KEY, None) if hasattr(item, "stash") else None
+    if stashed is not None:
+        stashed[0].__traceback__ = None
+    dut.transcript.forget_decodes()
+
+
 def _transcript_and_failure(item: Any, dut: Any, run_dir: Path) -> list[tuple[str, object]]:
     entries = list(dut.transcript.entries)
     network = getattr(getattr(dut.app, "state", None), "network_info", None)
@@ -210,6 +222,7 @@ __all__ = [
     "VIOLATION_PLOT_FILENAME",
     "Numbering",
     "decisive_frame",
+    "release_scenario",
     "scenario_evidence",
     "transcript_text",
 ]

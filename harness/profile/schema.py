@@ -987,7 +987,7 @@ PIXIT_ITEMS: Mapping[str, PixitItem] = _pixit(
         IntType(minimum=1 << 20, maximum=1 << 34),
         "Largest evidence file of one scenario (transcript.txt, capture.pcapng, the Allure transcript "
         "attachments): past it the file keeps its beginning and end and says how much it left out.",
-        default=64 << 20,
+        default=16 << 20,
         unit="octets",
     ),
     # --- GBCS transport assumptions (domain digest §11) ---
