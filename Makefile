@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 #: Every dependency, transitive ones and the build tools included, pinned with its hashes (see `make lock`).
 LOCK   := requirements/dev.lock
 
-.PHONY: conformance test lint clean bench report lock
+.PHONY: conformance test lint clean bench report lock lock-allure variation
 
 # The lock first, hash-checked (pip refuses --require-hashes beside `-e .`), then the project alone with the
 # locked build tools (no isolated build environment fetching unpinned setuptools).
@@ -36,8 +36,19 @@ lock:
 	uv pip compile pyproject.toml requirements/build-tools.in --extra dev --extra hardware --universal \
 		--generate-hashes --python-version 3.11 -o requirements/hardware.lock
 
+# Refresh the npm lock of the Allure command (`make report` installs it with `npm ci`): after changing the pin in
+# requirements/allure/package.json (and ALLURE_VERSION in harness/reports/allure.py); needs npm.
+lock-allure:
+	cd requirements/allure && npm install --package-lock-only --no-audit --no-fund
+
 clean:
 	rm -rf $(VENV) reports/*/ .pytest_cache
+
+# The variation self-check's nightly part: SEEDS new random seeds, each on both reference emulators (virtual
+# clock); statements, benches and summary.md under reports/variation/<UTC time>/ (docs/variation.md).
+SEEDS ?= 10
+variation: $(STAMP)
+	$(BIN)/python -m tests.selfcheck.variation --seeds $(SEEDS) --reports-dir reports/variation
 
 bench: $(STAMP)
 	$(BIN)/python -m harness.perf.bench -o reports/bench.json

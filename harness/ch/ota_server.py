@@ -78,12 +78,17 @@ class Action(enum.Enum):
     WRONG_IDENTITY = "wrong-identity"  # answer with params (manufacturer_code/image_type/file_version)
     WRONG_SIZE = "wrong-size"  # QNIR SUCCESS advertising params["image_size"]
     RAW = "raw"  # send params["payload"] bytes as the command's payload (malformed frames)
+    LYING_LENGTH = "lying-length"  # SUCCESS for the requested block whose DataSize claims more octets than follow
 
 
 @dataclass
 class Rule:
     """Programs one deviation. Matches the n-th request of its kind (0-based), an offset, or a predicate;
-    applies ``times`` times (None = for ever)."""
+    applies ``times`` times (None = for ever).
+
+    ``offset`` names an octet of the file: the rule matches the Image Block Request whose block holds it
+    (FileOffset ≤ offset < FileOffset + MaxDataSize), so "the request at offset 96" means the same block for a
+    device that asks for 48 octets at a time (offset 96) and for one that asks for 40 (offset 80)."""
 
     action: Action
     nth: int | None = None
@@ -98,9 +103,19 @@ class Rule:
             return False
         if self.nth is not None and index != self.nth:
             return False
-        if self.offset is not None and getattr(command, "file_offset", None) != self.offset:
+        if self.offset is not None and not _request_holds(command, self.offset):
             return False
         return self.when is None or bool(self.when(command))
+
+
+def block_holds(file_offset: int, maximum_data_size: int, offset: int) -> bool:
+    """The block an Image Block Request asks for (FileOffset, MaxDataSize) holds octet ``offset`` of the file."""
+    return file_offset <= offset < file_offset + max(1, maximum_data_size)
+
+
+def _request_holds(command: Any, offset: int) -> bool:
+    start = getattr(command, "file_offset", None)
+    return start is not None and block_holds(int(start), int(getattr(command, "maximum_data_size", 1)), offset)
 
 
 @dataclass
@@ -309,7 +324,27 @@ class OtaServer:
             return self._block(image, command, note, **params)
         if action is Action.RAW:
             return Decision("image_block_response", note, raw_payload=params["payload"], malformed=True)
+        if action is Action.LYING_LENGTH:
+            return Decision("image_block_response", note, raw_payload=self._lying_block(image, command), malformed=True)
         raise ValueError(f"action {action.value} does not apply to Image Block Request")
+
+    @staticmethod
+    def _lying_block(image: HeldImage, command: Any) -> bytes:
+        """A SUCCESS Image Block Response for exactly the requested block whose DataSize claims the whole block
+        (the request's MaxDataSize, at most ``DEFAULT_MAX_BLOCK``) while only a third of it follows (CS-14).
+        Hand-built: zigpy's schema serialises DataSize from the data it is given, so it cannot lie."""
+        claimed = max(2, min(int(command.maximum_data_size), DEFAULT_MAX_BLOCK))
+        offset = int(command.file_offset)
+        carried = image.data[offset : offset + claimed // 3]
+        return (
+            bytes([Status.SUCCESS])
+            + image.manufacturer_code.to_bytes(2, "little")
+            + image.image_type.to_bytes(2, "little")
+            + image.file_version.to_bytes(4, "little")
+            + offset.to_bytes(4, "little")
+            + bytes([claimed])
+            + carried
+        )
 
     def on_page(self, device: str, command: Any) -> list[Decision]:
         """Image Page Request → consecutive Image Block Responses covering PageSize, ResponseSpacing apart."""

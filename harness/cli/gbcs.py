@@ -20,6 +20,7 @@ from harness.crypto.eui64 import Eui64
 from harness.crypto.keystore import KeyStore
 from harness.errors import InputError, UsageError
 from harness.exitcodes import CheckExit
+from harness.files import APDU_LIMIT, read_regular
 from harness.gbcs.apdu import GENERAL_CIPHERED_TAG, GENERAL_SIGNING_TAG, GbcsFormatError, octets_from_hex
 from harness.gbcs.messages import DecodedMessage, decode_message
 from harness.gbcs.payloads import is_named_integer
@@ -47,10 +48,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=_decode)
 
 
-def _is_file(path: Path) -> bool:
-    """Path.is_file, except that a long hex argument ("file name too long") is simply not a file."""
+def _exists(path: Path) -> bool:
+    """Whether something is at ``path`` (a file, or a FIFO or device to refuse); a long hex argument ("file
+    name too long") is simply not a path."""
     try:
-        return path.is_file()
+        return path.exists()
     except OSError:
         return False
 
@@ -58,11 +60,8 @@ def _is_file(path: Path) -> bool:
 def read_apdu(argument: str) -> tuple[bytes, str]:
     """(octets, where they came from): a file of hex text or binary, else the argument as hex digits."""
     path = Path(argument)
-    if _is_file(path):
-        try:
-            data = path.read_bytes()
-        except OSError as err:
-            raise InputError(f"cannot read {path}: {err.strerror or err}") from None
+    if argument and _exists(path):
+        data = read_regular(path, "APDU file", APDU_LIMIT)  # a FIFO, a device or a huge file: refused
         if data[:1] in (bytes([GENERAL_SIGNING_TAG]), bytes([GENERAL_CIPHERED_TAG])):
             return data, str(path)
         try:

@@ -25,14 +25,19 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from harness.crypto.eui64 import Eui64
 from harness.errors import ConfigurationError, HarnessError, InputError, UsageError
 from harness.exitcodes import CheckExit
+from harness.files import KEY_LIMIT, OTA_IMAGE_LIMIT, read_regular
 from harness.ota.containers import OTA_MAGIC_BYTES, Unwrapped, unwrap
 from harness.ota.errors import ImageFormatError
 from harness.ota.factory import DEFAULT_PAYLOAD_SIZE, ImageSpec, build_image
 from harness.ota.format import FC_KNOWN_BITS, OTA_HEADER_VERSION, OTA_MAGIC, Layout, OtaHeader, parse_header
-from harness.ota.validate import Profile, ValidationReport, validate_image
+from harness.ota.validate import SUBELEMENTS_KEPT, Profile, ValidationReport, validate_image
 from harness.ota.variants import VARIANTS, VariantContext, get_variant
 
 _LAYOUTS = [str(layout) for layout in Layout]
+#: Sub-elements `image inspect` lists before it summarises the rest (a hostile file can hold millions).
+DEFAULT_SUBELEMENTS_SHOWN = 32
+#: Tags named in that summary (a 16-bit tag has 65,536 values).
+_SUMMARY_TAGS = 8
 _NOT_P256 = "{path}: not an ECDSA P-256 key (GB images are signed with P-256)"
 _FIELD_CONTROL_NAMES = {
     0x0001: "security credential version",
@@ -84,7 +89,34 @@ def _register_inspect(actions: argparse._SubParsersAction) -> None:
     p.add_argument("--manufacturer-key", type=Path, metavar="PEM", help="manufacturer certificate or public key (GBMS)")
     p.add_argument("--expected-hash", metavar="HEX", help="expected SHA-256 of the Manufacturer Image")
     p.add_argument("--max-size", type=_uint(32), metavar="N", help="the device's image storage, in octets")
+    _add_read_limit(p)
+    p.add_argument(
+        "--max-subelements",
+        type=_positive,
+        default=DEFAULT_SUBELEMENTS_SHOWN,
+        metavar="N",
+        help=f"list at most N sub-elements, then a summary of the rest (default {DEFAULT_SUBELEMENTS_SHOWN})",
+    )
     p.set_defaults(handler=_inspect)
+
+
+def _add_read_limit(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--read-limit",
+        type=_positive,
+        default=OTA_IMAGE_LIMIT,
+        metavar="N",
+        help=f"refuse an input file larger than N octets, unread (default {OTA_IMAGE_LIMIT}, 16 MiB); not the "
+        "device's storage, which is --max-size",
+    )
+
+
+def _positive(text: str) -> int:
+    """An argparse type: a positive decimal or 0x-hex integer."""
+    value = _uint(64)(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text} is not a positive number")
+    return value
 
 
 def _register_build(actions: argparse._SubParsersAction) -> None:
@@ -109,20 +141,23 @@ def _register_build(actions: argparse._SubParsersAction) -> None:
     p.add_argument("--from", dest="source", type=Path, metavar="FILE", help="derive the variant from FILE")
     p.add_argument("--device-hw-version", type=_uint(16), help="for hardware-range-excludes-device")
     p.add_argument("--running-version", type=_uint(32), help="for lower-version / same-version")
+    _add_read_limit(p)
     p.set_defaults(handler=_build)
 
 
 # -- files and keys -----------------------------------------------------------------------------------
-def _read(path: Path, what: str, error: type[HarnessError] = InputError) -> bytes:
-    try:
-        return path.read_bytes()
-    except OSError as err:
-        raise error(f"cannot read {what} {path}: {err.strerror or err}") from None
+_READ_LIMIT_HINT = "; raise it with --read-limit N"
+
+
+def _read(path: Path, what: str, limit: int, error: type[HarnessError] = InputError) -> bytes:
+    """A regular file of at most ``limit`` octets (``harness.files``): a FIFO, a device or a huge file is refused."""
+    hint = _READ_LIMIT_HINT if limit != KEY_LIMIT else ""
+    return read_regular(path, what, limit, limit_hint=hint, error=error)
 
 
 def load_public_key(path: Path) -> ec.EllipticCurvePublicKey:
     """A P-256 public key from a PEM X.509 certificate or public key. A private key is refused unread."""
-    pem = _read(path, "key file", ConfigurationError)
+    pem = _read(path, "key file", KEY_LIMIT, ConfigurationError)
     if b"PRIVATE KEY" in pem:
         raise ConfigurationError(
             f"{path} holds a private key; give the certificate or public key instead"
@@ -142,7 +177,7 @@ def load_public_key(path: Path) -> ec.EllipticCurvePublicKey:
 
 def load_private_key(path: Path) -> ec.EllipticCurvePrivateKey:
     """A P-256 private key from an unencrypted PEM file (test keys only)."""
-    pem = _read(path, "key file", ConfigurationError)
+    pem = _read(path, "key file", KEY_LIMIT, ConfigurationError)
     if b"PRIVATE KEY" not in pem:
         raise ConfigurationError(f"{path} holds no private key (a certificate or public key cannot sign)")
     try:
@@ -170,7 +205,7 @@ def _expected_hash(text: str | None) -> bytes | None:
 
 # -- inspect ------------------------------------------------------------------------------------------
 def _inspect(args: argparse.Namespace) -> int:
-    data = _read(args.file, "image")
+    data = _read(args.file, "OTA image", args.read_limit)
     supplier = load_public_key(args.key) if args.key else None
     manufacturer = load_public_key(args.manufacturer_key) if args.manufacturer_key else None
     found = unwrap(data)
@@ -187,11 +222,12 @@ def _inspect(args: argparse.Namespace) -> int:
     )
     if args.json:
         verdict = {"verdict": verdict_text(report), "signature_checked": report.signature_valid is not None}
-        print(
-            json.dumps({"file": str(args.file), "container": found.to_dict(), **verdict, **report.to_dict()}, indent=2)
-        )
+        document = {"file": str(args.file), "container": found.to_dict(), **verdict, **report.to_dict()}
+        if report.subelements is not None and len(report.subelements) < (report.subelement_count or 0):
+            document["subelements_listed"] = f"the first {SUBELEMENTS_KEPT} of {report.subelement_count}"
+        print(json.dumps(document, indent=2))
     else:
-        print(render_report(report, str(args.file), found))
+        print(render_report(report, str(args.file), found, max_subelements=args.max_subelements))
     return int(CheckExit.VALID if report.is_valid else CheckExit.INVALID)
 
 
@@ -253,8 +289,37 @@ def _header_lines(h: OtaHeader) -> list[tuple[str, str]]:
     ]
 
 
-def render_report(report: ValidationReport, source: str, found: Unwrapped | None = None) -> str:
-    """The human form of a validation report (``found``: where the OTA file was in the input)."""
+def _subelement_lines(report: ValidationReport, shown: int) -> list[str]:
+    """The first ``shown`` sub-elements, then one line summarising the rest by tag (bounded output)."""
+    elements = report.subelements or ()
+    lines = [f"  sub-element tag 0x{e.tag:04X}: {len(e.data)} octets" for e in elements[:shown]]
+    total = report.subelement_count if report.subelement_count is not None else len(elements)
+    if total <= shown:
+        return lines
+    tags = report.subelement_tags or {}
+    rest: dict[int, list[int]] = {tag: [count, octets] for tag, (count, octets) in tags.items()}
+    for e in elements[:shown]:
+        rest[e.tag][0] -= 1
+        rest[e.tag][1] -= len(e.data)
+    by_count = sorted(((c, o, tag) for tag, (c, o) in rest.items() if c), reverse=True)
+    named = ", ".join(f"0x{tag:04X} ×{c} ({o} octets)" for c, o, tag in by_count[:_SUMMARY_TAGS])
+    others = f", and {len(by_count) - _SUMMARY_TAGS} other tags" if len(by_count) > _SUMMARY_TAGS else ""
+    lines.append(
+        f"  ... {total - shown} more sub-elements not listed (of {total}; --max-subelements N lists more): "
+        f"{named}{others}"
+    )
+    return lines
+
+
+def render_report(
+    report: ValidationReport,
+    source: str,
+    found: Unwrapped | None = None,
+    *,
+    max_subelements: int = DEFAULT_SUBELEMENTS_SHOWN,
+) -> str:
+    """The human form of a validation report (``found``: where the OTA file was in the input); at most
+    ``max_subelements`` sub-elements are listed, the rest summarised by tag."""
     lines = [f"file: {source} ({found.input_size if found else report.size} octets), profile {report.profile}"]
     if found is not None:
         lines.append(f"container: {found.description}")
@@ -274,7 +339,7 @@ def render_report(report: ValidationReport, source: str, found: Unwrapped | None
     else:
         lines.append(f"manufacturer image: {len(report.manufacturer_image)} octets, SHA-256 {digest.hex()}")
     if report.subelements is not None:
-        lines += [f"  sub-element tag 0x{e.tag:04X}: {len(e.data)} octets" for e in report.subelements]
+        lines += _subelement_lines(report, max_subelements)
     if report.signature_length_octet is not None:
         lines.append(
             f"supplier trailer: ForceReplace 0x{report.force_replace or 0:02X}, signature length octet"
@@ -300,9 +365,9 @@ def _build(args: argparse.Namespace) -> int:
     supplier = load_private_key(args.supplier_key) if args.supplier_key else None
     manufacturer = load_private_key(args.manufacturer_key) if args.manufacturer_key else None
     if args.source:
-        image = _read(args.source, "source image")
+        image = _read(args.source, "source image", args.read_limit)
     else:
-        payload = _read(args.payload, "payload") if args.payload else None
+        payload = _read(args.payload, "payload", args.read_limit) if args.payload else None
         spec = ImageSpec(
             manufacturer_code=args.manufacturer_code,
             image_type=args.image_type,

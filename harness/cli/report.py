@@ -17,11 +17,15 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TextIO
 
 from harness.cli.hints import command
+from harness.errors import InputError
 from harness.exitcodes import CheckExit
 from harness.reports.manifest import FileStatus, parse_trust, verify_run_dir
 from harness.reports.signing import INTEGRITY_ONLY, OwnedKey, add_signing_options, signing_key_from_args
+from harness.reports.statement import STATEMENT_NAME
+from harness.reports.text import plain_text
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -60,11 +64,18 @@ def signer_line(owned: bool, fingerprint: str, subject: str = "") -> str:
 
 
 def report_command(args: argparse.Namespace) -> int:
+    from jinja2 import TemplateError
+
     from harness.reports.certification import ReportError, RunChangedError, report_run
 
     key = signing_key_from_args(args)
     try:
         files = report_run(args.run_dir, key=key, pdf=not args.no_pdf)
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError, TemplateError) as err:  # a field unchecked
+        raise InputError(
+            f"{args.run_dir / STATEMENT_NAME}: a field the report needs is missing or of the wrong type "
+            f"({type(err).__name__}: {str(err)[:200]}). ACTION: report from the original run directory."
+        ) from err
     except RunChangedError as err:
         print(f"ota-conformance report: {err}", file=sys.stderr)
         print(f"  {command('verify', args.run_dir)}", file=sys.stderr)
@@ -88,34 +99,46 @@ def report_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def _say(text: str, file: TextIO | None = None) -> None:
+    """One line of `verify`'s output: text from the manifest is the signer's (or a forger's), so terminal
+    escape sequences are removed and other control characters shown as \\xNN (``harness.reports.text``)."""
+    print(plain_text(text), file=file or sys.stdout)
+
+
+def _field(manifest: dict, name: str) -> str:
+    """A manifest field as printed: text, at most 200 characters."""
+    value = str(manifest.get(name))
+    return value if len(value) <= 200 else value[:199] + "…"
+
+
 def verify_command(args: argparse.Namespace) -> int:
     trusted = parse_trust(args.trust) if args.trust else None
     result = verify_run_dir(args.run_dir, trusted)
     manifest = result.manifest
-    print(
-        f"Manifest of run {manifest.get('run_id')} (suite {manifest.get('suite_version')}, "
-        f"signed {manifest.get('created_utc')}): {len(manifest['files'])} files"
+    _say(
+        f"Manifest of run {_field(manifest, 'run_id')} (suite {_field(manifest, 'suite_version')}, "
+        f"signed {_field(manifest, 'created_utc')}): {len(manifest['files'])} files"
     )
     if result.certificate:
-        print(f"Certificate SHA-256 {result.certificate['fingerprint_sha256']} ({result.certificate['subject']})")
-    print(f"{'OK' if result.signature_valid else 'INVALID':<9} signature: {result.signature_detail}")
+        _say(f"Certificate SHA-256 {result.certificate['fingerprint_sha256']} ({result.certificate['subject']})")
+    _say(f"{'OK' if result.signature_valid else 'INVALID':<9} signature: {result.signature_detail}")
     trust_status = {None: "UNVERIFIED", True: "TRUSTED", False: "INVALID"}[result.trusted]
-    print(f"{trust_status:<9} signer: {result.trust_detail}")
+    _say(f"{trust_status:<9} signer: {result.trust_detail}")
     if result.derived is not None:
-        print(f"{'OK' if result.derived[0] else 'INVALID':<9} run: {result.derived[1]}")
+        _say(f"{'OK' if result.derived[0] else 'INVALID':<9} run: {result.derived[1]}")
     for note in result.notes:
-        print(f"{'NOTE':<9} {note}")
+        _say(f"{'NOTE':<9} {note}")
     for check in result.files:
         if check.status is FileStatus.OK and args.quiet:
             continue
-        print(f"{check.status.value:<9} {check.path}" + (f": {check.detail}" if check.detail else ""))
+        _say(f"{check.status.value:<9} {check.path}" + (f": {check.detail}" if check.detail else ""))
     if result.valid:
         who = "by the trusted certificate" if result.trusted else f"(signer unverified: {_unverified(result)})"
-        print(f"VALID: the signature and all {len(result.files)} files match the manifest, signed {who}.")
+        _say(f"VALID: the signature and all {len(result.files)} files match the manifest, signed {who}.")
         return CheckExit.VALID
     problems = len(result.problems) + (not result.signature_valid) + (result.trusted is False)
     problems += result.derived is not None and not result.derived[0]
-    print(
+    _say(
         f"INVALID: {problems} problem(s). The directory is not the one that was signed, or not by the key you "
         "trust; do not submit it. ACTION: re-run the suite, or get the original run directory back.",
         file=sys.stderr,

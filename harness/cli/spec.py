@@ -13,6 +13,7 @@ from pathlib import Path
 
 from harness.errors import UsageError
 from harness.exitcodes import RunExit
+from harness.files import refuse_links
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_FEATURES = PROJECT_ROOT / "features"
@@ -39,6 +40,12 @@ def spec_command(args: argparse.Namespace) -> int:
 
     if not args.features.is_dir():
         raise UsageError(f"--features {args.features}: not a directory (give the suite's features/ folder)")
+    refuse_links(args.features, "features directory", "give the suite's features/ folder (regular files only)")
+    if args.output.is_symlink():
+        raise UsageError(f"-o {args.output} is a symbolic link; give a directory (nothing is written through a link)")
+    refuse_links(args.output, "output directory", "remove it, or write the site into a new directory")
+    if args.run is not None:
+        refuse_links(args.run, "run directory", "give the original run directory (it holds regular files only)")
     statement = read_statement(args.run) if args.run is not None else None
     spec = build_spec(args.features, statement=statement, run_path=str(args.run or ""))
     pages = write_spec(spec, args.output)

@@ -29,6 +29,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from harness.crypto.eui64 import Eui64, EuiLike, certificate_eui64
 from harness.errors import ConfigurationError
+from harness.files import KEY_LIMIT, FileRefused, read_regular
 
 
 class KeyRole(StrEnum):
@@ -496,9 +497,9 @@ class _FolderLoader:
 
 def _read_pem(path: Path) -> bytes:
     try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise _Unusable(f"cannot read it: {exc.strerror or exc}") from None
+        data = read_regular(path, "key file", KEY_LIMIT)  # a FIFO or device named like a key is not opened
+    except FileRefused as exc:
+        raise _Unusable(exc.reason) from None
     if b"-----BEGIN " not in data:
         raise _Unusable("not a PEM file (no -----BEGIN line)")
     return data

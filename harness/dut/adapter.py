@@ -59,6 +59,8 @@ from harness.dut.capabilities import (
 from harness.dut.traffic import TrafficGuard, TrafficLimits
 from harness.errors import ConfigurationError
 from harness.profile import Profile
+from harness.profile.device_class import DEFAULT_EMULATORS as DEFAULT_EMULATORS
+from harness.profile.device_class import emulator_class_spec
 from harness.radio.factory import default_config, load_radio, radio_config, start_app
 from harness.radio.glue import HarnessAppMixin
 from harness.radio.state import NetworkStateDir
@@ -77,11 +79,6 @@ from harness.zigbee.tunneling import TunnelConfig
 LOGGER = logging.getLogger(__name__)
 T = TypeVar("T")
 
-#: The built-in emulator of each role, as ``module:Class`` (PIXIT ``emulator.device_class`` overrides it).
-DEFAULT_EMULATORS: dict[str, str] = {
-    "ppmid": "harness.emulator.ppmid:PpmidEmulator",
-    "hcalcs": "harness.emulator.hcalcs:HcalcsEmulator",
-}
 
 #: How the PIXIT budgets of the bench itself (not of the device) are named in messages.
 _BUDGET_LABELS: dict[str, str] = {
@@ -962,7 +959,7 @@ class DutAdapter:
             LOGGER.info("network restored from %s (zigpy's database held no backup)", self.state.backup_path)
 
     def _build_emulated_device(self) -> HostedDevice:
-        spec = self.profile.pixit_value("emulator.device_class") or DEFAULT_EMULATORS.get(self.profile.role)
+        spec = emulator_class_spec(self.profile.role, self.profile.pixit_values)
         if not spec:
             raise LabError(
                 no_verdict_message(

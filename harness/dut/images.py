@@ -26,6 +26,7 @@ from harness.ch.ota_server import Activation, HeldImage
 from harness.crypto.keystore import KeyStore
 from harness.crypto.pki import TestPki
 from harness.errors import HarnessError
+from harness.files import KEY_LIMIT, OTA_IMAGE_LIMIT, read_regular
 from harness.ota.errors import VariantNotApplicable
 from harness.ota.factory import ImageSpec, build_image, deterministic_payload
 from harness.ota.format import Layout, OtaHeader, parse_header, parse_image
@@ -149,7 +150,7 @@ class ScenarioImages:
         if not path:
             raise NotApplicable(f"the profile gives no pixit.{item} ({description})")
         try:
-            data = Path(path).read_bytes()
+            data = read_regular(path, "OTA image", OTA_IMAGE_LIMIT)
             header = parse_header(data)
         except (OSError, HarnessError) as err:
             raise LabError(
@@ -305,8 +306,8 @@ def _throwaway_keys() -> KeySource:
 
 def _load_private_key(path: Path) -> ec.EllipticCurvePrivateKey:
     try:
-        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
-    except (OSError, ValueError, TypeError) as err:
+        key = serialization.load_pem_private_key(read_regular(path, "key file", KEY_LIMIT), password=None)
+    except (HarnessError, ValueError, TypeError) as err:
         raise LabError(f"pixit.images.vendor_signing_key {path}: cannot load a private key ({err})") from None
     if not isinstance(key, ec.EllipticCurvePrivateKey):
         raise LabError(f"pixit.images.vendor_signing_key {path}: not an EC private key")

@@ -42,8 +42,8 @@ from harness.clock import Clock
 from harness.crypto.eui64 import Eui64
 from harness.crypto.keystore import KeyRole, KeyStore
 from harness.emulator.faults import FaultSet
-from harness.emulator.hcalcs_faults import HcalcsFaultSet, parse_hcalcs_faults
-from harness.emulator.node import COORDINATOR_NWK, EmulatedZigbeeNode, Transmit
+from harness.emulator.hcalcs_faults import HCALCS_FAULTS, HcalcsFaultSet, parse_hcalcs_faults
+from harness.emulator.node import COORDINATOR_NWK, EmulatedZigbeeNode, Transmit, default_nwk
 from harness.emulator.ota_client import (
     DowngradePolicy,
     GbImageVerifier,
@@ -55,6 +55,7 @@ from harness.emulator.ota_client import (
     PersistPoint,
     Phase,
     Verdict,
+    ota_config_from_profile,
     version_allowed,
 )
 from harness.emulator.tunnel_client import TunnelClient
@@ -672,6 +673,11 @@ class HcalcsEmulator(EmulatedZigbeeNode):
 
     # -- construction from a DUT profile -----------------------------------------------------------------
     @classmethod
+    def fault_names(cls) -> tuple[str, ...]:
+        """The knob names PIXIT ``emulator.faults`` may give this device (the profile loader checks them)."""
+        return tuple(HCALCS_FAULTS)
+
+    @classmethod
     def from_profile(cls, profile: Profile, keystore: KeyStore, **overrides: Any) -> Self:
         """The emulator a DUT profile describes (PIXIT dut.*, ota.max_block_size, tunnel.*,
         hcalcs.receipt_alert_message_code, hcalcs.alert_8f43_message_code, emulator.faults); keys from
@@ -679,19 +685,10 @@ class HcalcsEmulator(EmulatedZigbeeNode):
         if profile.role != "hcalcs":
             raise ConfigurationError(f"profile {profile.name}: role {profile.role!r} is not an HCALCS")
         pixit = profile.pixit_value
-        fields: dict[str, Any] = {
-            "manufacturer_code": pixit("dut.manufacturer_code"),
-            "image_type": pixit("dut.image_type"),
-            "current_file_version": pixit("dut.current_file_version"),
-            "hardware_version": pixit("dut.hardware_version"),
-            "storage_capacity": pixit("dut.storage_capacity"),
-            "max_block_size": pixit("ota.max_block_size"),
-        }
-        ota_fields = {f.name for f in dataclasses.fields(OtaClientConfig)}
-        fields.update({k: overrides.pop(k) for k in list(overrides) if k in ota_fields})
+        ota = ota_config_from_profile(pixit, overrides)
         eui = Eui64.parse(overrides.pop("eui64", None) or pixit("dut.eui64"))
         kwargs: dict[str, Any] = {
-            "ota": OtaClientConfig(**fields),
+            "ota": ota,
             "faults": parse_hcalcs_faults(pixit("emulator.faults")),
             "receipt_alert_code": int(pixit("hcalcs.receipt_alert_message_code")),
             "alert_8f43": bool(profile.pics("GB.HCALCS.ALERT_8F43")),
@@ -705,7 +702,7 @@ class HcalcsEmulator(EmulatedZigbeeNode):
             kwargs["keys"] = HcalcsKeys.from_keystore(keystore, eui)
         kwargs.update(overrides)
         nwk = kwargs.pop("nwk", None)
-        return cls(eui.colon, (int(eui) & 0xFFFF or 0x1234) if nwk is None else nwk, **kwargs)
+        return cls(eui.colon, default_nwk(eui) if nwk is None else nwk, **kwargs)
 
     # -- power -----------------------------------------------------------------------------------------------
     def bind(self, transmit: Transmit, clock: Clock) -> None:

@@ -17,6 +17,7 @@ from types import MappingProxyType
 from typing import Any, TypeVar
 
 from harness.errors import ConfigurationError
+from harness.profile.device_class import find_knob
 
 FaultSetT = TypeVar("FaultSetT")
 
@@ -68,7 +69,8 @@ def parse_knobs(
     chosen: dict[str, bool] = {}
     for raw in names:  # type: ignore[union-attr]
         name = str(raw).strip()
-        fault = catalogue.get(name) or catalogue.get(name.replace("_", "-").lower())
+        found = find_knob(name, catalogue)
+        fault = catalogue[found] if found is not None else None
         if fault is None:
             close = difflib.get_close_matches(name, list(catalogue), n=1)
             hint = f" Did you mean {close[0]!r}?" if close else ""

@@ -51,6 +51,13 @@ Status = foundation.Status
 MAC = zdo_t.NodeDescriptor.MACCapabilityFlags
 
 
+def default_nwk(eui: int) -> int:
+    """A stable NWK address for a device: the EUI-64's low 16 bits, avoiding the coordinator's 0x0000 and the
+    broadcast addresses 0xFFF8-0xFFFF, which a real network reserves (both emulators use it)."""
+    nwk = int(eui) & 0xFFFF
+    return nwk if 0 < nwk < 0xFFF8 else 0x1234
+
+
 @runtime_checkable
 class EmulatedDevice(Protocol):
     """What the loopback radio needs from an emulated device.

@@ -34,6 +34,7 @@ that does not decode is MALFORMED_COMMAND and changes nothing (CS-14).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import enum
 import logging
 import random
@@ -365,6 +366,41 @@ class OtaClientConfig:
     @property
     def identity(self) -> tuple[int, int]:
         return (self.manufacturer_code, self.image_type)
+
+
+#: Re-send Upgrade End Request at this fraction of PIXIT budgets.upgrade_end_reask, so the evidence of "at least
+#: every 60 minutes" never sits exactly on the boundary.
+REASK_FRACTION = 0.9
+
+#: Default period of Upgrade End Request re-sends while no valid Upgrade End Response arrives [I].
+DEFAULT_UPGRADE_END_RETRY_S = 600.0
+
+
+def ota_config_from_profile(pixit: Callable[[str], Any], overrides: dict[str, Any]) -> OtaClientConfig:
+    """The OTA client a DUT profile declares (PIXIT ``dut.*``, ``ota.max_block_size``, ``budgets.*``), for every
+    emulator built on ``OtaClient``; ``overrides`` (popped from) replace fields, e.g. the [I] timers.
+
+    One mapping for both emulators: the HCALCS once read only the identity from its profile and kept the
+    defaults for the rest, so a profile declaring another retry limit, downgrade policy or wait-for-data limit
+    described a device that did not exist (found by the variation self-check)."""
+    reask = REASK_FRACTION * min(float(pixit("budgets.upgrade_end_reask")), 3600.0)
+    fields: dict[str, Any] = {
+        "manufacturer_code": pixit("dut.manufacturer_code"),
+        "image_type": pixit("dut.image_type"),
+        "current_file_version": pixit("dut.current_file_version"),
+        "hardware_version": pixit("dut.hardware_version"),
+        "storage_capacity": pixit("dut.storage_capacity"),
+        "downgrade_policy": pixit("dut.downgrade_policy"),
+        "min_block_period_unit": pixit("dut.min_block_period_unit"),
+        "retry_limit": pixit("dut.retry_limit"),
+        "max_block_size": pixit("ota.max_block_size"),
+        "wait_for_data_limit_s": float(pixit("budgets.wait_for_data_limit")),
+        "upgrade_end_reask_s": reask,
+        "upgrade_end_retry_s": min(DEFAULT_UPGRADE_END_RETRY_S, reask),
+    }
+    names = {f.name for f in dataclasses.fields(OtaClientConfig)}
+    fields.update({k: overrides.pop(k) for k in list(overrides) if k in names})
+    return OtaClientConfig(**fields)
 
 
 # -- image verification ----------------------------------------------------------------------------------

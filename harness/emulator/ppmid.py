@@ -44,9 +44,9 @@ from zigpy.zcl.clusters.general import Basic, Ota
 from harness.clock import Clock
 from harness.crypto.eui64 import Eui64
 from harness.crypto.keystore import KeyRole, KeyStore
-from harness.emulator.faults import FaultSet, parse_faults
+from harness.emulator.faults import FAULTS, FaultSet, parse_faults
 from harness.emulator.gbcs_device import GbcsDevice
-from harness.emulator.node import EmulatedZigbeeNode, Transmit
+from harness.emulator.node import EmulatedZigbeeNode, Transmit, default_nwk
 from harness.emulator.ota_client import (
     IMAGE_BLOCK_RESPONSE_ID,
     RESPONSE_FRAME_CONTROL,
@@ -56,6 +56,7 @@ from harness.emulator.ota_client import (
     OtaNvm,
     PersistPoint,
     Phase,
+    ota_config_from_profile,
 )
 from harness.emulator.tunnel_client import TunnelClient
 from harness.emulator.vendor_image import VendorSignatureCheck, vendor_public_key_pem
@@ -72,13 +73,6 @@ MANUFACTURER_EUI = Eui64.parse("90-B3-D5-1F-30-F0-00-01")
 
 #: Image type of the DCC Boxed SR 11.4 PPMID sample image (domain.md §2.2).
 PPMID_IMAGE_TYPE = 0x0084
-
-#: The emulator re-sends Upgrade End Request at this fraction of PIXIT budgets.upgrade_end_reask, so the
-#: evidence of "at least every 60 minutes" never sits exactly on the boundary.
-REASK_FRACTION = 0.9
-
-#: Default period of Upgrade End Request re-sends while no valid Upgrade End Response arrives [I].
-DEFAULT_UPGRADE_END_RETRY_S = 600.0
 
 PersistHook = Callable[["PpmidEmulator", PersistPoint], None]
 
@@ -205,6 +199,11 @@ class PpmidEmulator(EmulatedZigbeeNode):
 
     # -- construction from a DUT profile -----------------------------------------------------------------
     @classmethod
+    def fault_names(cls) -> tuple[str, ...]:
+        """The knob names PIXIT ``emulator.faults`` may give this device (the profile loader checks them)."""
+        return tuple(FAULTS)
+
+    @classmethod
     def from_profile(cls, profile: Profile, keystore: KeyStore, **overrides: Any) -> Self:
         """The emulator a DUT profile describes (PIXIT dut.*, ota.max_block_size, budgets.*,
         emulator.faults); the manufacturer key is the key store's DS key of ``MANUFACTURER_EUI``.
@@ -215,26 +214,10 @@ class PpmidEmulator(EmulatedZigbeeNode):
         if profile.role != "ppmid":
             raise ConfigurationError(f"profile {profile.name}: role {profile.role!r} is not a PPMID")
         pixit = profile.pixit_value
-        reask = REASK_FRACTION * min(float(pixit("budgets.upgrade_end_reask")), 3600.0)
-        fields: dict[str, Any] = {
-            "manufacturer_code": pixit("dut.manufacturer_code"),
-            "image_type": pixit("dut.image_type"),
-            "current_file_version": pixit("dut.current_file_version"),
-            "hardware_version": pixit("dut.hardware_version"),
-            "storage_capacity": pixit("dut.storage_capacity"),
-            "downgrade_policy": pixit("dut.downgrade_policy"),
-            "min_block_period_unit": pixit("dut.min_block_period_unit"),
-            "retry_limit": pixit("dut.retry_limit"),
-            "max_block_size": pixit("ota.max_block_size"),
-            "wait_for_data_limit_s": float(pixit("budgets.wait_for_data_limit")),
-            "upgrade_end_reask_s": reask,
-            "upgrade_end_retry_s": min(DEFAULT_UPGRADE_END_RETRY_S, reask),
-        }
-        ota_fields = {f.name for f in dataclasses.fields(OtaClientConfig)}
-        fields.update({k: overrides.pop(k) for k in list(overrides) if k in ota_fields})
+        ota = ota_config_from_profile(pixit, overrides)
         eui = Eui64.parse(pixit("dut.eui64"))
         kwargs: dict[str, Any] = {
-            "ota": OtaClientConfig(**fields),
+            "ota": ota,
             "faults": parse_faults(pixit("emulator.faults")),
             "manufacturer_public_key": keystore.public_key(MANUFACTURER_EUI, KeyRole.DS),
             "endpoint_id": pixit("dut.endpoint"),
@@ -406,9 +389,3 @@ class PpmidEmulator(EmulatedZigbeeNode):
 
     def __repr__(self) -> str:
         return f"PpmidEmulator({self.ieee}, nwk=0x{int(self.nwk):04X}, {self.ota!r})"
-
-
-def default_nwk(eui: Eui64) -> int:
-    """A stable NWK address for a device: the EUI-64's low 16 bits, avoiding 0x0000 and 0xFFF8-0xFFFF."""
-    nwk = int(eui) & 0xFFFF
-    return nwk if 0 < nwk < 0xFFF8 else 0x1234

@@ -28,6 +28,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from harness.errors import ConfigurationError
+from harness.files import KEY_LIMIT, FileRefused, read_regular_text
 from harness.ota.factory import ImageSpec, build_image, deterministic_payload
 from harness.ota.format import Layout
 from harness.ota.manufacturer import (
@@ -82,9 +83,9 @@ class VendorSignatureCheck:
     @classmethod
     def from_file(cls, path: Path | str) -> VendorSignatureCheck:
         try:
-            return cls(Path(path).read_text(encoding="ascii"))
-        except (OSError, UnicodeDecodeError) as err:
-            raise ConfigurationError(f"emulator.vendor_public_key {path}: cannot read it ({err})") from None
+            return cls(read_regular_text(path, "public key", KEY_LIMIT, encoding="ascii"))
+        except FileRefused as err:
+            raise ConfigurationError(f"emulator.vendor_public_key {path}: {err.reason}") from None
 
     def __call__(
         self, manufacturer_image: bytes, manufacturer_code: int, image_type: int, file_version: int
@@ -149,9 +150,11 @@ def build_vendor_image(
     layout: Layout = Layout.GB_UNSIGNED,
     supplier_key: object | None = None,
     header_string: str = "Vendor firmware",
+    hardware_range: tuple[int, int] = (0x0000, 0xFFFF),
 ) -> bytes:
-    """An OTA file as the vendor's tool makes it: GB header, Manufacturer Image in the vendor format (a
-    gb-signed file also carries the supplier's signature over it: ``supplier_key``, a P-256 private key)."""
+    """An OTA file as the vendor's tool makes it: GB header (for the hardware versions ``hardware_range``),
+    Manufacturer Image in the vendor format (a gb-signed file also carries the supplier's signature over it:
+    ``supplier_key``, a P-256 private key)."""
     payload = deterministic_payload(payload_size, seed) if payload is None else payload
     image = vendor_manufacturer_image(payload, manufacturer_code, image_type, file_version, key)
     spec = ImageSpec(
@@ -162,6 +165,8 @@ def build_vendor_image(
         seed=seed,
         layout=layout,
         header_string=header_string,
+        min_hw_version=hardware_range[0],
+        max_hw_version=hardware_range[1],
     )
     return build_image(spec, supplier_key=supplier_key, manufacturer_key=None)  # type: ignore[arg-type]
 
@@ -185,12 +190,18 @@ def write_vendor_images(
     running_version: int,
     layout: Layout = Layout.GB_UNSIGNED,
     supplier_key: object | None = None,
+    hardware_range: tuple[int, int] = (0x0000, 0xFFFF),
 ) -> dict[str, Path]:
     """Every image a vendor-image profile can name, for a device running ``running_version``, plus the public
     key (``emulator.vendor_public_key``): PIXIT item -> file. The two newer images share the next version and
     differ in payload; there is no older image when the running version is 0."""
     directory.mkdir(parents=True, exist_ok=True)
-    identity = {"manufacturer_code": manufacturer_code, "image_type": image_type, "layout": layout}
+    identity = {
+        "manufacturer_code": manufacturer_code,
+        "image_type": image_type,
+        "layout": layout,
+        "hardware_range": hardware_range,
+    }
     plans: dict[str, dict[str, object]] = {
         "images.newer": {"file_version": running_version + 1, "seed": 1},
         "images.second_newer": {"file_version": running_version + 1, "seed": 2},
@@ -219,13 +230,16 @@ def write_vendor_bench(
     *,
     leave_out: tuple[str, ...] = (),
     seed: str = "vendor-bench",
+    vendor_key: Ed25519PrivateKey | None = None,
+    hardware_range: tuple[int, int] = (0x0000, 0xFFFF),
 ) -> Path:
     """A profile that runs the reference emulator of ``base_profile`` on the vendor-image path, as a vendor
     would write it, in ``directory``: vendor-format images (``write_vendor_images``) named by ``images.*``
     (except the items in ``leave_out``), ``images.source: vendor``, ``emulator.vendor_public_key``, PICS
     ``GB.MFR_SIGNATURE.EMULATOR_CONVENTION: false``, and a test PKI written to ``directory/keys`` and named by
     ``keys.store`` (the device's own keys, as provisioned; an HCALCS's images are gb-signed by its supplier, so
-    the device and the suite trust the same supplier). Returns the profile's path."""
+    the device and the suite trust the same supplier). ``vendor_key`` signs the images (default: a new key);
+    ``hardware_range`` goes in their headers. Returns the profile's path."""
     import dataclasses
 
     import yaml
@@ -246,12 +260,13 @@ def write_vendor_bench(
         layout, supplier = Layout.GB_SIGNED, pki.keystore().private_key(pki.party("supplier").eui, "ds")
     written = write_vendor_images(
         directory,
-        new_vendor_key(),
+        vendor_key or new_vendor_key(),
         manufacturer_code=int(str(dut["manufacturer_code"]), 0),
         image_type=int(str(dut["image_type"]), 0),
         running_version=int(str(dut["current_file_version"]), 0),
         layout=layout,
         supplier_key=supplier,
+        hardware_range=hardware_range,
     )
     for item, path in written.items():
         group, name = item.split(".")

@@ -32,10 +32,10 @@ from harness.ota.format import (
     Layout,
     OtaHeader,
     SubElement,
-    ZigbeeBody,
     detect_layout,
     parse_body,
     parse_header,
+    subelement_spans,
 )
 from harness.ota.manufacturer import ManufacturerVerdict, has_trailer, verify_manufacturer_image
 
@@ -154,6 +154,10 @@ class ValidationReport:
     signature_valid: bool | None = None
     """Supplier signature verdict; None when no key was given or the layout carries none."""
     subelements: tuple[SubElement, ...] | None = None
+    """The first SUBELEMENTS_KEPT sub-elements of a Zigbee body (``subelement_count`` counts them all)."""
+    subelement_count: int | None = None
+    subelement_tags: dict[int, tuple[int, int]] | None = None
+    """Every sub-element tag seen: (how many elements, octets of data), for the summary past the list."""
     manufacturer_signature: ManufacturerVerdict | None = None
     findings: list[Finding] = field(default_factory=list)
 
@@ -204,6 +208,7 @@ class ValidationReport:
             "subelements": None
             if self.subelements is None
             else [{"tag": e.tag, "length": len(e.data)} for e in self.subelements],
+            "subelement_count": self.subelement_count,
             "manufacturer_signature": None
             if mfr is None
             else {"status": str(mfr.status), "ok": mfr.ok, "reason": mfr.reason},
@@ -236,6 +241,10 @@ def header_to_dict(header: OtaHeader) -> dict[str, Any]:
         "max_hw_version": header.max_hw_version,
         "extension": header.extension.hex(),
     }
+
+
+#: How many sub-elements a report keeps (and ``--json`` lists); the rest are counted by tag.
+SUBELEMENTS_KEPT = 1024
 
 
 # -- the checks ---------------------------------------------------------------------------------------
@@ -401,19 +410,33 @@ class _Check:
         return used
 
     def zigbee_body(self, body: bytes, start: int) -> None:
+        """Walk the sub-elements once, keeping the first SUBELEMENTS_KEPT and counting every tag: a body of
+        millions of empty sub-elements costs a scan, not millions of objects."""
+        report = self.report
+        kept: list[SubElement] = []
+        tags: dict[int, tuple[int, int]] = {}
+        upgrade_images = 0
         try:
-            parsed = parse_body(body, Layout.ZIGBEE)
+            for tag, first, end in subelement_spans(body):
+                if len(kept) < SUBELEMENTS_KEPT:
+                    kept.append(SubElement(tag, body[first:end]))
+                count, octets = tags.get(tag, (0, 0))
+                tags[tag] = (count + 1, octets + end - first)
+                if tag == TAG_UPGRADE_IMAGE:
+                    upgrade_images += 1
+                    if report.manufacturer_image is None:
+                        report.manufacturer_image = body[first:end]
         except ImageFormatError as err:
+            report.manufacturer_image = None
             self.add(FindingCode.SUBELEMENTS_DO_NOT_TILE, str(err), offset=start)
             return
-        assert isinstance(parsed, ZigbeeBody)
-        self.report.subelements = parsed.elements
-        self.report.manufacturer_image = parsed.manufacturer_image
-        count = sum(e.tag == TAG_UPGRADE_IMAGE for e in parsed.elements)
-        if count != 1:
+        report.subelements = tuple(kept)
+        report.subelement_count = sum(count for count, _ in tags.values())
+        report.subelement_tags = tags
+        if upgrade_images != 1:
             self.add(
                 FindingCode.UPGRADE_IMAGE_ELEMENT_COUNT,
-                f"{count} Upgrade Image sub-elements (tag 0x0000), exactly one expected",
+                f"{upgrade_images} Upgrade Image sub-elements (tag 0x0000), exactly one expected",
                 offset=start,
             )
 
@@ -557,6 +580,7 @@ def validate_image(
 __all__ = [
     "GB_HEADER_LENGTH",
     "PROFILE_LAYOUTS",
+    "SUBELEMENTS_KEPT",
     "Finding",
     "FindingCode",
     "Profile",

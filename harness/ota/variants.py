@@ -451,9 +451,10 @@ _ALL = (
         "gb-signed only: the signature keeps 32 of its 64 octets; Total Image Size fixed up to match.",
         ("HG-02", "HG-05", "CS-14"),
         _truncated_signature,
-        # When the octet now 65 from the end happens to be 0x40 (about 1 in 256 signatures), the file is
-        # indistinguishable from a whole signature that does not verify: either finding rejects it.
-        (_F.SIGNATURE_TRUNCATED, _F.SIGNATURE_INVALID),
+        # The octet now 65 from the end is a signature octet: when it happens to be 0x40 (about 1 in 256
+        # signatures) the file reads as a whole signature that does not verify, when it is 0x00 (as often) as a
+        # signature length octet of an unsigned image with 32 stray octets. Any of these findings rejects it.
+        (_F.SIGNATURE_TRUNCATED, _F.SIGNATURE_INVALID, _F.SIGNATURE_LENGTH_OCTET),
     ),
     _v(
         "wrong-signature-length-octet",

@@ -21,9 +21,12 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode
 
 from harness.errors import ConfigurationError
+from harness.files import PROFILE_LIMIT, FileRefused, read_regular_text
+from harness.profile.device_class import unknown_knob_problems
 from harness.profile.schema import (
     DEPRECATED_PICS,
     DEVICE_ITEMS,
+    MAX_NESTING,
     PICS_ITEMS,
     PIXIT_ITEMS,
     SECTIONS,
@@ -59,9 +62,42 @@ _NULL_TAG = "tag:yaml.org,2002:null"
 _INT_TAG = "tag:yaml.org,2002:int"
 
 
+class _Refused(yaml.composer.ComposerError):
+    """YAML a profile never needs and a hostile file uses (an alias, deep nesting): not a syntax error."""
+
+
 class _YamlLoader(yaml.SafeLoader):
     """SafeLoader without YAML 1.1 sexagesimal and octal integers, so that an unquoted EUI-64 such as
-    12:34:56:78:9a:bc:de:f0 or a code such as 0010 never turns silently into a number."""
+    12:34:56:78:9a:bc:de:f0 or a code such as 0010 never turns silently into a number.
+
+    It also refuses what a profile never needs and a hostile file uses: aliases (``*name``: a few KiB of
+    nested aliases expand to gigabytes, the "billion laughs") and nesting deeper than MAX_NESTING."""
+
+    _depth = 0
+
+    def compose_node(self, parent: Node | None, index: Any) -> Node | None:
+        if self.check_event(yaml.events.AliasEvent):
+            event = self.peek_event()
+            raise _Refused(
+                None,
+                None,
+                f"an alias (*{event.anchor}) repeats another value: aliases are not accepted in a profile; "
+                "write the value out where it is needed",
+                event.start_mark,
+            )
+        self._depth += 1
+        try:
+            if self._depth > MAX_NESTING:
+                raise _Refused(
+                    None,
+                    None,
+                    f"nested more than {MAX_NESTING} levels deep: a profile needs at most 4 "
+                    "(e.g. pixit: budgets: join: 2m); flatten it",
+                    self.peek_event().start_mark,
+                )
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
 
 
 _YamlLoader.yaml_implicit_resolvers = {
@@ -265,7 +301,9 @@ class _NodeReader:
             return self.loader.construct_object(node, deep=True)
         except yaml.YAMLError as err:
             self._problem(node, key, f"unreadable value: {getattr(err, 'problem', None) or err}")
-            return _FAILED
+        except ValueError as err:  # e.g. an integer of more than 4,300 digits (Python's int() limit)
+            self._problem(node, key, f"unreadable value: {_value_error(node, err)}")
+        return _FAILED
 
     def _problem(self, node: Node | None, key: str, message: str) -> None:
         where = Where.at(self.label, node.start_mark if node is not None else None)
@@ -285,21 +323,46 @@ def _yaml_problem(label: str, err: yaml.YAMLError) -> ProfileProblem:
             if err.context_mark is not None and err.context_mark is not mark:
                 detail += f" at line {err.context_mark.line + 1}"
             detail += ")"
-        return ProfileProblem(Where.at(label, mark), "", f"YAML syntax error: {detail}")
+        kind = "not accepted" if isinstance(err, _Refused) else "YAML syntax error"
+        return ProfileProblem(Where.at(label, mark), "", f"{kind}: {detail}")
     return ProfileProblem(Where(label), "", f"YAML error: {err}")
+
+
+def _value_error(node: Node, err: ValueError) -> str:
+    """A value Python refused to convert, said in the profile's terms."""
+    text = str(getattr(node, "value", ""))
+    if node.tag == _INT_TAG or re.fullmatch(r"[-+]?[0-9_]+", text):
+        return f"a number of {len(text)} digits; write a number that fits its item (see profiles/README.md)"
+    return str(err)
+
+
+def _reader_problem(label: str, text: str, err: yaml.reader.ReaderError) -> ProfileProblem:
+    """A character YAML does not allow (a control character, a lone surrogate), with its line and column."""
+    line = text.count("\n", 0, err.position) + 1
+    column = err.position - (text.rfind("\n", 0, err.position) + 1) + 1
+    character = f"U+{err.character:04X}" if isinstance(err.character, int) else repr(err.character)
+    message = (
+        f"character {character} is not allowed in YAML (a control character?); delete it, or write it as an "
+        "escape inside a double-quoted string"
+    )
+    return ProfileProblem(Where(label, line, column), "", message)
 
 
 def _read_entries(path: Path) -> tuple[list[Entry], list[ProfileProblem]]:
     label = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        reason = err.strerror if isinstance(err, OSError) and err.strerror else str(err)
-        raise ProfileError(label, [ProfileProblem(Where(label), "", f"cannot read the file: {reason}")]) from None
-    loader = _YamlLoader(text)
+        text = read_regular_text(path, "profile", PROFILE_LIMIT)
+    except FileRefused as err:
+        raise ProfileError(label, [ProfileProblem(Where(label), "", err.reason)]) from None
+    try:
+        loader = _YamlLoader(text)
+    except yaml.reader.ReaderError as err:  # the reader checks every character before anything is parsed
+        raise ProfileError(label, [_reader_problem(label, text, err)]) from None
     try:
         try:
             root = loader.get_single_node()
+        except yaml.reader.ReaderError as err:
+            raise ProfileError(label, [_reader_problem(label, text, err)]) from None
         except yaml.YAMLError as err:
             raise ProfileError(label, [_yaml_problem(label, err)]) from None
         reader = _NodeReader(loader, label, path.resolve().parent)
@@ -534,6 +597,12 @@ def _build(name: str, path: Path, entries: Sequence[Entry], problems: list[Profi
         problems.append(ProfileProblem(where_of.get(err.key, Where(str(path))), err.key, str(err)))
     if setup is not None:
         problems += _missing_problems(str(path), given, failed, setup, pics)
+    if "pixit.emulator.faults" not in failed and role is not None:
+        where = where_of.get("pixit.emulator.faults", Where(str(path)))
+        problems += [
+            ProfileProblem(where, "pixit.emulator.faults", message)
+            for message in unknown_knob_problems(role, values["pixit"])
+        ]
     problems += _pics_problems(pics, role, where_of)
     if problems:
         raise ProfileError(str(path), sorted(problems, key=_problem_order))
@@ -600,7 +669,7 @@ def _value_from_text(key: str, value: Any) -> Any:
         return value
     try:
         return yaml.load(value, Loader=_YamlLoader)  # a SafeLoader subclass: no arbitrary objects
-    except yaml.YAMLError:
+    except (yaml.YAMLError, ValueError):  # not YAML, or a number Python will not convert: kept as text
         return value
 
 

@@ -52,6 +52,7 @@ from typing import Any, ClassVar, Literal
 from zigpy.util import convert_install_code
 
 from harness.crypto.eui64 import Eui64
+from harness.files import KEY_LIMIT, OTA_IMAGE_LIMIT, PROFILE_LIMIT, size_text
 
 PicsSource = Literal["proforma", "own"]
 Required = Literal["no", "always", "external-radio", "vendor-images"]
@@ -99,12 +100,18 @@ class ValueProblem(ValueError):
     """A value does not fit its type. The message states what was expected and what was seen."""
 
 
+#: How much of a rejected value a message quotes (a profile may hold a value of a megabyte).
+_SEEN_CHARS = 80
+
+
 def seen(value: Any) -> str:
-    """How a rejected value is quoted in messages: its repr and its YAML-level type."""
+    """How a rejected value is quoted in messages: its repr (shortened) and its YAML-level type."""
     if value is None:
         return "null"
     kind = {bool: "boolean", int: "integer", float: "number", str: "string", list: "list", dict: "mapping"}
-    return f"{value!r} ({kind.get(type(value), type(value).__name__)})"
+    shown = repr(value) if not isinstance(value, int) or value.bit_length() < 256 else f"<{value.bit_length()}-bit>"
+    shown = shown if len(shown) <= _SEEN_CHARS else f"{shown[: _SEEN_CHARS - 1]}… ({len(shown)} characters)"
+    return f"{shown} ({kind.get(type(value), type(value).__name__)})"
 
 
 def _mismatch(expected: str, value: Any) -> ValueProblem:
@@ -228,12 +235,15 @@ class PathType(ValueType):
 
     textual: ClassVar[bool] = True
     must_be: Literal["file", "dir"] | None = None
+    max_size: int | None = None
+    """For a file: the most octets it may have (``harness.files``' limit for its kind), checked at load."""
 
     @property
     def expected(self) -> str:
-        return {"file": "the path of an existing file", "dir": "the path of an existing directory"}.get(
+        what = {"file": "the path of an existing regular file", "dir": "the path of an existing directory"}.get(
             self.must_be or "", "a path"
         )
+        return what if self.max_size is None else f"{what} of at most {size_text(self.max_size)}"
 
     def parse(self, value: Any, base_dir: Path | None = None) -> Path:
         if not isinstance(value, str) or not value.strip():
@@ -242,7 +252,9 @@ class PathType(ValueType):
         if base_dir is not None and not path.is_absolute():
             path = Path(os.path.normpath(base_dir / path))
         if self.must_be == "file" and not path.is_file():
-            raise ValueProblem(f"no such file: {path}")
+            raise ValueProblem(f"no such file: {path}" if not path.exists() else f"{path} is not a regular file")
+        if self.must_be == "file" and self.max_size is not None and (size := path.stat().st_size) > self.max_size:
+            raise ValueProblem(f"{path} is {size} octets, more than the {size_text(self.max_size)} allowed here")
         if self.must_be == "dir" and not path.is_dir():
             raise ValueProblem(f"no such directory: {path}")
         return path
@@ -335,11 +347,19 @@ def format_seconds(seconds: float) -> str:
     return f"{seconds:g}s"
 
 
+#: How deep a profile may nest collections: the schema needs 4 levels (pixit.budgets.join, a list of knobs);
+#: a deeper file is a mistake or an attack on the recursive YAML composer (248 levels crashed it).
+MAX_NESTING = 16
+#: The longest wait a profile may set (every budget is one wait of one step): a day. A longer value is a
+#: typo (a unit forgotten) that would hold a bench for weeks; no device behaviour the suite times takes longer.
+MAX_DURATION_S = 86400.0
+
+
 @dataclass(frozen=True)
 class DurationType(ValueType):
     """A time budget in seconds: numbers are seconds; strings may use ms, s, m, h, d."""
 
-    maximum: float | None = None
+    maximum: float | None = MAX_DURATION_S
 
     @property
     def expected(self) -> str:
@@ -686,7 +706,13 @@ PIXIT_ITEMS: Mapping[str, PixitItem] = _pixit(
         "any URI it understands, e.g. sim://bench).",
         required="external-radio",
     ),
-    PixitItem("baud_rate", IntType(minimum=1), "Serial baud rate of the coordinator.", default=115200, unit="baud"),
+    PixitItem(
+        "baud_rate",
+        IntType(minimum=1, maximum=12_000_000),
+        "Serial baud rate of the coordinator.",
+        default=115200,
+        unit="baud",
+    ),
     PixitItem(
         "flow_control",
         EnumType(choices=("none", "hardware", "software")),
@@ -733,7 +759,7 @@ PIXIT_ITEMS: Mapping[str, PixitItem] = _pixit(
     ),
     PixitItem(
         "dut.storage_capacity",
-        IntType(minimum=1),
+        IntType(minimum=1, maximum=0xFFFFFFFF),
         "Largest OTA file the device can store; unset if the vendor does not state it.",
         unit="octets",
         requirements=("CS-15",),
@@ -757,7 +783,7 @@ PIXIT_ITEMS: Mapping[str, PixitItem] = _pixit(
     ),
     PixitItem(
         "dut.retry_limit",
-        IntType(minimum=0),
+        IntType(minimum=0, maximum=255),
         "Times the device re-requests the same offset after a lost Image Block Response before it aborts.",
         default=3,
         unit="requests",
@@ -765,7 +791,7 @@ PIXIT_ITEMS: Mapping[str, PixitItem] = _pixit(
     ),
     PixitItem(
         "dut.blocks_before_rejection",
-        IntType(minimum=0),
+        IntType(minimum=0, maximum=OTA_IMAGE_LIMIT),
         "Most Image Block Requests a device may send for an image it must reject (the 60-octet header "
         "takes 2 blocks of 48).",
         default=2,
@@ -798,42 +824,42 @@ PIXIT_ITEMS: Mapping[str, PixitItem] = _pixit(
     ),
     PixitItem(
         "images.newer",
-        PathType(must_be="file"),
+        PathType(must_be="file", max_size=OTA_IMAGE_LIMIT),
         "Vendor-signed OTA file with a newer version for this device (vendor images).",
         required="vendor-images",
         requirements=("PZ-13", "HG-04"),
     ),
     PixitItem(
         "images.older",
-        PathType(must_be="file"),
+        PathType(must_be="file", max_size=OTA_IMAGE_LIMIT),
         "Vendor-signed OTA file with a version strictly lower than the running one, for the downgrade case "
         "(CS-20); optional. An image of the running version is never used as older (see images.running).",
         requirements=("CS-20",),
     ),
     PixitItem(
         "images.running",
-        PathType(must_be="file"),
+        PathType(must_be="file", max_size=OTA_IMAGE_LIMIT),
         "Vendor-signed OTA file of the version the device runs (dut.current_file_version), for CS-20's "
         "same-version case; optional.",
         requirements=("CS-20",),
     ),
     PixitItem(
         "images.second_newer",
-        PathType(must_be="file"),
+        PathType(must_be="file", max_size=OTA_IMAGE_LIMIT),
         "A second vendor-signed OTA file newer than the running version whose Manufacturer Image differs from "
         "images.newer's, for a second distribution that replaces the held image (HG-20); optional.",
         requirements=("HG-20",),
     ),
     PixitItem(
         "images.failing_activation",
-        PathType(must_be="file"),
+        PathType(must_be="file", max_size=OTA_IMAGE_LIMIT),
         "Vendor-signed OTA file (next version) that the device accepts but cannot activate, for the "
         "activation-failure cases; optional. The emulator builds its own (docs/ota-images.md §3.1).",
         requirements=("HG-10", "PZ-23"),
     ),
     PixitItem(
         "images.vendor_signing_key",
-        PathType(must_be="file"),
+        PathType(must_be="file", max_size=KEY_LIMIT),
         "Vendor test key for manufacturer signatures (PEM), so the suite can sign its own images; optional.",
         requirements=("CS-08",),
     ),
@@ -1051,7 +1077,7 @@ PIXIT_ITEMS: Mapping[str, PixitItem] = _pixit(
     ),
     PixitItem(
         "hcalcs.load_switch_attribute",
-        StrType(),
+        StrType(pattern=r"[A-Za-z_]\w*", shape="a zigpy attribute name, e.g. on_off"),
         "zigpy attribute name the adapter reads for the load-switch state kept across activation.",
         default="on_off",
         requirements=("HG-18",),
@@ -1105,7 +1131,7 @@ PIXIT_ITEMS: Mapping[str, PixitItem] = _pixit(
     ),
     PixitItem(
         "emulator.vendor_public_key",
-        PathType(must_be="file"),
+        PathType(must_be="file", max_size=KEY_LIMIT),
         "Public key (PEM) of the vendor-style manufacturer signature (harness/emulator/vendor_image.py) the "
         "reference emulators check instead of the suite's convention: the vendor-image path, whose images "
         "(images.*, images.source vendor) the suite cannot sign. Unset: the suite's convention.",
@@ -1188,9 +1214,34 @@ def _row(cells: Iterable[str]) -> str:
     return "| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |"
 
 
+def trust_markdown() -> str:
+    """What a profile is allowed to do and what the loader refuses: the first part of the generated reference."""
+    return "\n".join(
+        [
+            "### A profile is code",
+            "",
+            "Trust a profile as you would trust a script: run only profiles you wrote or reviewed. Loading one "
+            "imports the Python module its `module:Class` items name (`radio`, `emulator.device_class`), and a run "
+            "executes `adapter.power_cycle_command` in a shell. What the loader refuses, so that a broken or hostile "
+            "file costs a message and exit 2, never memory, time or a traceback:",
+            "",
+            f"- a file that is not a regular file, or larger than {size_text(PROFILE_LIMIT)}, or not UTF-8;",
+            "- YAML aliases (`*name`), collections nested more than 16 levels deep, characters YAML does not allow "
+            "(control characters), numbers Python will not convert (more than 4,300 digits);",
+            f"- a value outside its range (the Type column below): every duration is at most "
+            f"{format_seconds(MAX_DURATION_S)}; files named by `images.*` at most {size_text(OTA_IMAGE_LIMIT)}, key "
+            f"files at most {size_text(KEY_LIMIT)};",
+            "- a fault knob (`emulator.faults`) the device class does not declare through its `fault_names()` "
+            "class method (a vendor's `emulator.device_class` declares its own).",
+            "",
+        ]
+    )
+
+
 def reference_markdown() -> str:
     """The item reference of profiles/README.md; a test checks that the README carries exactly this."""
     lines = [
+        trust_markdown(),
         "### PICS items",
         "",
         "Source: *proforma* = name of the ZigBee OTA Cluster PICS (09-5284-10); *own* = this suite's item.",

@@ -26,6 +26,7 @@ import zigpy.application
 import zigpy.backups
 
 from harness.errors import ConfigurationError
+from harness.files import STATE_LIMIT, FileRefused, read_regular_text
 
 LOGGER = logging.getLogger(__name__)
 
@@ -68,9 +69,9 @@ class NetworkStateDir:
             return False
         try:
             backup = zigpy.backups.NetworkBackup.from_open_coordinator_json(
-                json.loads(self.backup_path.read_text(encoding="utf-8"))
+                json.loads(read_regular_text(self.backup_path, "network backup", STATE_LIMIT))
             )
-        except (OSError, ValueError, KeyError, TypeError) as err:
+        except (FileRefused, ValueError, KeyError, TypeError) as err:
             raise ConfigurationError(
                 f"the network backup {self.backup_path} cannot be read ({type(err).__name__}: {err}); "
                 "restore it from a copy or delete it to form a new network (the DUT must then join again)"

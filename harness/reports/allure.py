@@ -1,7 +1,10 @@
 """`make report`: the Allure 3 HTML report of the newest run, with history and trends across runs.
 
-Why a script: Allure 3 is an npm package (``allure``), not a Python one. It is installed pinned, locally
-under ``reports/.allure-cli/`` (never globally), the first time it is needed. History is carried the Allure 3
+Why a script: Allure 3 is an npm package (``allure``), not a Python one. It is installed locally under
+``reports/.allure-cli/`` (never globally), the first time it is needed, with ``npm ci`` from the committed
+``requirements/allure/package.json`` and ``package-lock.json``: every package of the tree at the version and
+with the integrity hash (SHA-512) the lock records, so npm refuses a tampered download. ``make lock-allure``
+refreshes the lock (README, "Quick start"). History is carried the Allure 3
 way: one JSON-lines file (``historyPath`` in the generated ``allurerc.json``), ``reports/allure-history.jsonl``,
 to which every ``make report`` appends the run it reports; keep that file between runs (CI: cache it) and the
 report shows trends and each test's history.
@@ -18,6 +21,7 @@ found; 3 environment: Node.js/npm missing, the install or Allure failed.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import shutil
 import subprocess
@@ -25,9 +29,14 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-#: The Allure 3 command-line package and its pinned version (npm).
+#: The Allure 3 command-line package and its pinned version (npm; the lock below must hold the same).
 ALLURE_PACKAGE = "allure"
 ALLURE_VERSION = "3.18.0"
+#: The committed npm manifest and lock of the Allure command: every package with its integrity hash.
+LOCK_DIR = Path(__file__).resolve().parents[2] / "requirements" / "allure"
+LOCK_FILES = ("package.json", "package-lock.json")
+#: In the install directory: the SHA-256 of the lock it was installed from (a new lock installs again).
+INSTALLED_STAMP = ".installed-lock-sha256"
 HISTORY_FILE = "allure-history.jsonl"
 CLI_DIR = ".allure-cli"
 #: The site's directory beside the run: ``<run-id>.allure`` (a derived view, outside the signed run).
@@ -70,13 +79,19 @@ def ensure_allure(cli_dir: Path) -> Path:
             EXIT_ENVIRONMENT,
         )
     command = cli_dir / "node_modules" / ".bin" / "allure"
-    manifest = cli_dir / "node_modules" / ALLURE_PACKAGE / "package.json"
-    if command.exists() and manifest.exists() and json.loads(manifest.read_text())["version"] == ALLURE_VERSION:
+    stamp = cli_dir / INSTALLED_STAMP
+    digest = hashlib.sha256((LOCK_DIR / "package-lock.json").read_bytes()).hexdigest()
+    if command.exists() and stamp.is_file() and stamp.read_text(encoding="ascii").strip() == digest:
         return command
     cli_dir.mkdir(parents=True, exist_ok=True)
-    print(f"Installing {ALLURE_PACKAGE}@{ALLURE_VERSION} into {cli_dir}/ (npm) ...", file=sys.stderr, flush=True)
-    package = f"{ALLURE_PACKAGE}@{ALLURE_VERSION}"
-    install = [npm, "install", "--prefix", str(cli_dir), "--no-audit", "--no-fund", package]
+    for name in LOCK_FILES:
+        shutil.copyfile(LOCK_DIR / name, cli_dir / name)
+    print(
+        f"Installing {ALLURE_PACKAGE}@{ALLURE_VERSION} into {cli_dir}/ (npm ci, locked) ...",
+        file=sys.stderr,
+        flush=True,
+    )
+    install = [npm, "ci", "--prefix", str(cli_dir), "--no-audit", "--no-fund"]
     result = subprocess.run(install, capture_output=True, text=True, check=False)
     if result.returncode != 0 or not command.exists():
         raise ReportError(
@@ -84,6 +99,7 @@ def ensure_allure(cli_dir: Path) -> Path:
             f"{result.stderr[-2000:]}\nACTION: check the network access to the npm registry and run again.",
             EXIT_ENVIRONMENT,
         )
+    stamp.write_text(digest + "\n", encoding="ascii")
     return command
 
 

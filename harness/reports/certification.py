@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import HarnessError
+from harness.files import EVIDENCE_IMAGE_LIMIT, FileRefused, create_regular, read_regular, refuse_links, write_regular
 from harness.reports.manifest import (
     CERTIFICATE_NAME,
     MANIFEST_NAME,
@@ -116,16 +117,25 @@ def evidence_images(evidence: Mapping[str, Any], run_dir: Path) -> list[dict[str
     root = run_dir.resolve()
     for name in dict.fromkeys(_png_paths(evidence)):
         path = (run_dir / name).resolve()
+        data = b""
         if not path.is_relative_to(root):
             images.append({"path": name, "problem": "outside the run directory; not embedded"})
         elif not path.is_file():
             images.append({"path": name, "problem": "named as evidence but missing from the run directory"})
-        elif not (data := path.read_bytes()).startswith(PNG_MAGIC):
+        elif not (data := _read_evidence(path)).startswith(PNG_MAGIC):
             images.append({"path": name, "problem": "not a PNG file; not embedded"})
         else:
             uri = "data:image/png;base64," + base64.b64encode(data).decode("ascii")
             images.append({"path": name, "data_uri": uri})
     return images
+
+
+def _read_evidence(path: Path) -> bytes:
+    """A PNG the report embeds, bounded; b"" (reported as "not a PNG") when it is refused."""
+    try:
+        return read_regular(path, "evidence image", EVIDENCE_IMAGE_LIMIT, follow_symlinks=False)
+    except FileRefused:
+        return b""
 
 
 def _evidence_rows(evidence: Mapping[str, Any]) -> list[tuple[str, str]]:
@@ -295,7 +305,8 @@ def write_pdf(html: str, path: Path) -> Path:
             f"ACTION: install the Debian packages {PDF_SYSTEM_PACKAGES} (apt-get install), then run "
             "the report again."
         ) from None
-    HTML(string=html).write_pdf(path)
+    with create_regular(path, "PDF") as stream:  # never written through a symbolic link
+        HTML(string=html).write_pdf(stream)
     return path
 
 
@@ -321,7 +332,7 @@ def write_certification(
     html = render_certification(statement, report_model(statement, run_dir, signing, generated, evidence_base=base))
     out_dir.mkdir(parents=True, exist_ok=True)
     html_path = out_dir / HTML_NAME
-    html_path.write_text(html, encoding="utf-8")
+    write_regular(html_path, html, "certification report")
     pdf_path = out_dir / PDF_NAME
     pdf_error: ReportError | None = None
     try:
@@ -371,6 +382,7 @@ def report_run(run_dir: Path, *, key: SigningKey | None = None, pdf: bool = True
     A run that was never signed is signed in place.
     """
     read_statement(run_dir)  # a clear error for a directory that is not a run
+    refuse_links(run_dir, "run directory", _NO_LINKS)
     if not (run_dir / MANIFEST_NAME).is_file():
         return write_certification(run_dir, key=key, pdf=pdf)
     verification = verify_run_dir(run_dir)
@@ -401,9 +413,18 @@ def report_run(run_dir: Path, *, key: SigningKey | None = None, pdf: bool = True
         files = write_certification(run_dir, key=key, pdf=pdf, history=history)
         return CertificationFiles(**{**files.__dict__, "resigned": True})
     out_dir = derived_dir(run_dir)
+    if out_dir.is_symlink():
+        raise FileRefused(f"{out_dir} is a symbolic link; the report is not written through it. ACTION: {_NO_LINKS}.")
     if out_dir.exists():
         shutil.rmtree(out_dir)  # derived: rebuilt from the run, nothing of its own to lose
     return write_certification(run_dir, key=key, pdf=pdf, out_dir=out_dir, derived_from=derived_from_run(run_dir))
+
+
+#: What to do about a symbolic link (or FIFO, device) inside a run directory ``report`` was given.
+_NO_LINKS = (
+    "replace it by the file it stands for, or report from the original run directory (a run directory holds "
+    "regular files only; the report never reads, signs or writes through a link)"
+)
 
 
 class RunChangedError(ReportError):

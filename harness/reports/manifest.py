@@ -24,10 +24,13 @@ ECDSA key whose certificate's CN names the run) still verifies.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
+import os
 import re
+import stat
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -40,6 +43,16 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509.oid import NameOID
 
 from harness.errors import InputError, UsageError
+from harness.files import (
+    KEY_LIMIT,
+    MANIFEST_LIMIT,
+    FileRefused,
+    links_and_specials,
+    open_regular,
+    read_regular,
+    refuse_links,
+    write_regular,
+)
 from harness.reports.signing import (
     ECDSA_P256_SHA256,
     INTEGRITY_ONLY,
@@ -120,31 +133,39 @@ def signer_summary(key: SigningKey) -> dict[str, Any]:
 
 # -- writing -------------------------------------------------------------------------------------------
 def _covered_files(run_dir: Path) -> Iterator[Path]:
-    for path in sorted(run_dir.rglob("*")):
-        if path.is_file() and path.relative_to(run_dir).as_posix() not in UNCOVERED:
-            yield path
+    """Every regular file under ``run_dir`` the manifest covers, in path order; symbolic links are neither
+    followed nor listed (``harness.files.links_and_specials`` reports them)."""
+    found = []
+    for root, _, files in os.walk(run_dir, followlinks=False):
+        for name in files:
+            path = Path(root) / name
+            if stat.S_ISREG(path.lstat().st_mode) and path.relative_to(run_dir).as_posix() not in UNCOVERED:
+                found.append(path)
+    yield from sorted(found)
 
 
 def _sha256(path: Path) -> str:
-    with path.open("rb") as stream:
+    """SHA-256 of a regular file, streamed; FileRefused for a symbolic link, FIFO, device or missing file."""
+    with open_regular(path, "run file", follow_symlinks=False) as (stream, _):
         return hashlib.file_digest(stream, "sha256").hexdigest()
 
 
 def manifest_sha256(run_dir: Path) -> str | None:
     """SHA-256 of the directory's manifest.json (what a derived directory records), None without one."""
-    path = run_dir / MANIFEST_NAME
-    return _sha256(path) if path.is_file() else None
+    try:
+        return _sha256(run_dir / MANIFEST_NAME)
+    except FileRefused:
+        return None
 
 
 def derived_from_run(run_dir: Path) -> dict[str, Any]:
     """What a directory derived from a run (a report or a site written beside it) records about the run: its id,
     where it is relative to the derived directory, and its manifest's SHA-256 and signer (None when unsigned)."""
-    manifest: dict[str, Any] = {}
-    if (run_dir / MANIFEST_NAME).is_file():
-        try:
-            manifest = json.loads((run_dir / MANIFEST_NAME).read_bytes())
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            manifest = {}
+    manifest: Any = {}
+    with contextlib.suppress(FileRefused, ValueError):
+        manifest = _json(read_regular(run_dir / MANIFEST_NAME, "manifest", MANIFEST_LIMIT, follow_symlinks=False))
+    if not isinstance(manifest, dict):
+        manifest = {}
     return {
         "run_id": manifest.get("run_id", run_dir.name),
         "run_dir": f"../{run_dir.name}",
@@ -185,7 +206,8 @@ def write_manifest(
     ``history``: earlier signatures of this directory (``report`` re-signing with the same key records one);
     ``derived_from``: the run a derived directory was made from (its id, path and manifest SHA-256).
     """
-    (run_dir / CERTIFICATE_NAME).write_bytes(key.certificate.public_bytes(serialization.Encoding.PEM))
+    refuse_links(run_dir, "directory to sign", "remove it: a signed directory holds regular files only")
+    write_regular(run_dir / CERTIFICATE_NAME, key.certificate.public_bytes(serialization.Encoding.PEM), "certificate")
     for name in UNCOVERED:  # a previous manifest must not survive half-replaced
         (run_dir / name).unlink(missing_ok=True)
     signer = signer_summary(key)
@@ -205,8 +227,8 @@ def write_manifest(
         "files": file_entries(run_dir),
     }
     data = (json.dumps(manifest, indent=2) + "\n").encode("utf-8")
-    (run_dir / MANIFEST_NAME).write_bytes(data)
-    (run_dir / SIGNATURE_NAME).write_bytes(key.sign(data))
+    write_regular(run_dir / MANIFEST_NAME, data, "manifest")
+    write_regular(run_dir / SIGNATURE_NAME, key.sign(data), "signature")
     key.discard()
     return run_dir / MANIFEST_NAME
 
@@ -218,6 +240,7 @@ class FileStatus(StrEnum):
     MISSING = "MISSING"
     EXTRA = "EXTRA"
     BAD_ENTRY = "BAD_ENTRY"
+    NOT_REGULAR = "NOT_REGULAR"  # a symbolic link, FIFO, socket, device or empty directory: never followed or read
 
 
 @dataclass(frozen=True)
@@ -249,8 +272,9 @@ class Verification:
 
     @property
     def per_run_key(self) -> bool:
-        signer = self.manifest.get("signer") or {}
-        return self.manifest.get("format") == MANIFEST_FORMAT_1 or signer.get("kind") != "owned"
+        signer = self.manifest.get("signer")
+        kind = signer.get("kind") if isinstance(signer, Mapping) else None
+        return self.manifest.get("format") == MANIFEST_FORMAT_1 or kind != "owned"
 
     @property
     def valid(self) -> bool:
@@ -274,30 +298,48 @@ def read_manifest(run_dir: Path) -> tuple[bytes, dict[str, Any]]:
             f"{path} does not exist: this run directory was never signed. "
             f"ACTION: run `{command('report', run_dir)}` to write the report and its manifest."
         )
+    data = read_regular(path, "manifest", MANIFEST_LIMIT, follow_symlinks=False)  # FileRefused: exit 2
     try:
-        data = path.read_bytes()
-    except OSError as err:
-        raise InputError(f"{path} cannot be read ({err}).") from None
-    try:
-        manifest = json.loads(data)
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        manifest = _json(data)
+    except ValueError as err:
         raise InputError(f"{path} is not JSON ({err}); it cannot be verified.") from None
     if not isinstance(manifest, dict) or manifest.get("format") not in READABLE_MANIFEST_FORMATS:
         found = manifest.get("format") if isinstance(manifest, dict) else type(manifest).__name__
-        raise InputError(f"{path}: expected format {MANIFEST_FORMAT!r}, found {found!r}; not a run manifest.")
+        raise InputError(f"{path}: expected format {MANIFEST_FORMAT!r}, found {_short(found)}; not a run manifest.")
     if not isinstance(manifest.get("files"), list):
         raise InputError(f"{path}: the manifest has no list of files; it cannot be verified.")
     return data, manifest
 
 
+def _json(data: bytes) -> Any:
+    """JSON from a file someone else may have made: ValueError (never RecursionError) for anything unreadable."""
+    try:
+        return json.loads(data)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
+    except UnicodeDecodeError as err:
+        raise ValueError(f"not UTF-8 text: {err.reason} at offset {err.start}") from None
+
+
+def _short(value: object, limit: int = 120) -> str:
+    """A value from a file, quoted for a message: its repr, shortened."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[: limit - 1]}… ({len(text)} characters)"
+
+
 def _check_signature(run_dir: Path, data: bytes, manifest: dict[str, Any]) -> tuple[bool, str, dict | None]:
     cert_path, sig_path = run_dir / CERTIFICATE_NAME, run_dir / SIGNATURE_NAME
-    if not sig_path.is_file():
+    if not os.path.lexists(sig_path):
         return False, f"{SIGNATURE_NAME} is missing: the manifest is unsigned", None
-    if not cert_path.is_file():
+    if not os.path.lexists(cert_path):
         return False, f"{CERTIFICATE_NAME} is missing: the signature cannot be checked", None
     try:
-        certificate = x509.load_pem_x509_certificate(cert_path.read_bytes())
+        signature = read_regular(sig_path, "signature", KEY_LIMIT, follow_symlinks=False)
+        pem = read_regular(cert_path, "certificate", KEY_LIMIT, follow_symlinks=False)
+    except FileRefused as err:
+        return False, f"{err}: the signature cannot be checked", None
+    try:
+        certificate = x509.load_pem_x509_certificate(pem)
     except ValueError as err:
         return False, f"{CERTIFICATE_NAME} is not a PEM certificate ({err})", None
     summary = certificate_summary(certificate)
@@ -311,7 +353,7 @@ def _check_signature(run_dir: Path, data: bytes, manifest: dict[str, Any]) -> tu
         named = manifest.get("signature_algorithm")
         return False, f"the manifest names algorithm {named}, the certificate's key is {algorithm}", summary
     try:
-        verify_with(public_key, sig_path.read_bytes(), data)  # type: ignore[arg-type]
+        verify_with(public_key, signature, data)  # type: ignore[arg-type]
     except InvalidSignature:
         return (
             False,
@@ -319,7 +361,8 @@ def _check_signature(run_dir: Path, data: bytes, manifest: dict[str, Any]) -> tu
             summary,
         )
     if manifest.get("certificate_sha256") != summary["fingerprint_sha256"]:
-        return False, f"the manifest names certificate {manifest.get('certificate_sha256')}, not this one", summary
+        named = _short(manifest.get("certificate_sha256"))
+        return False, f"the manifest names certificate {named}, not this one", summary
     if old_format:  # format 1: the per-run certificate names the run
         run_id = str(manifest.get("run_id"))
         names = [a.value for a in certificate.subject.get_attributes_for_oid(NameOID.COMMON_NAME)]
@@ -330,7 +373,7 @@ def _check_signature(run_dir: Path, data: bytes, manifest: dict[str, Any]) -> tu
 
 def _safe_relative(path: object) -> str | None:
     """The entry's path if it stays inside the run directory, else None (never opened)."""
-    if not isinstance(path, str) or not path:
+    if not isinstance(path, str) or not path or "\x00" in path:
         return None
     pure = PurePosixPath(path)
     if pure.is_absolute() or ".." in pure.parts or "\\" in path:
@@ -338,20 +381,28 @@ def _safe_relative(path: object) -> str | None:
     return pure.as_posix()
 
 
-def _check_entry(run_dir: Path, entry: object) -> FileCheck:
+def _check_entry(run_dir: Path, entry: object, specials: Mapping[str, str]) -> FileCheck:
+    """One manifest entry against the directory. Nothing is followed: an entry that is (or is reached
+    through) a symbolic link, FIFO or device is NOT_REGULAR, and a file whose size differs is CHANGED unread."""
     if not isinstance(entry, dict) or (rel := _safe_relative(entry.get("path"))) is None:
-        return FileCheck(str(entry), FileStatus.BAD_ENTRY, "not a relative path inside the run directory")
-    path = run_dir / rel
-    if not path.is_file():
+        return FileCheck(_short(entry), FileStatus.BAD_ENTRY, "not a relative path inside the run directory")
+    parts = PurePosixPath(rel).parts
+    through = next((p for i in range(1, len(parts) + 1) if (p := "/".join(parts[:i])) in specials), None)
+    if through is not None:
+        reached = "is" if through == rel else f"is reached through {through}, which is"
+        return FileCheck(rel, FileStatus.NOT_REGULAR, f"{reached} {specials[through]}: not followed or read")
+    listed = f"manifest: {_short(entry.get('size'))} octets, SHA-256 {_short(entry.get('sha256'))}"
+    try:
+        with open_regular(run_dir / rel, "run file", follow_symlinks=False) as (stream, size):
+            if size != entry.get("size"):
+                return FileCheck(rel, FileStatus.CHANGED, f"{listed}; now: {size} octets (not hashed)")
+            digest = hashlib.file_digest(stream, "sha256").hexdigest()
+    except FileRefused as err:
+        if os.path.lexists(run_dir / rel):  # False also for a name the file system cannot hold
+            return FileCheck(rel, FileStatus.NOT_REGULAR, f"{err.reason}; listed in the manifest")
         return FileCheck(rel, FileStatus.MISSING, "listed in the manifest, not in the run directory")
-    size, digest = path.stat().st_size, _sha256(path)
-    if digest != entry.get("sha256") or size != entry.get("size"):
-        return FileCheck(
-            rel,
-            FileStatus.CHANGED,
-            f"manifest: {entry.get('size')} octets, SHA-256 {entry.get('sha256')}; "
-            f"now: {size} octets, SHA-256 {digest}",
-        )
+    if digest != entry.get("sha256"):
+        return FileCheck(rel, FileStatus.CHANGED, f"{listed}; now: {size} octets, SHA-256 {digest}")
     return FileCheck(rel, FileStatus.OK)
 
 
@@ -362,8 +413,8 @@ def parse_trust(value: str) -> str:
     """``--trust``: a pinned certificate (PEM or DER file) or its SHA-256 fingerprint (hex, colons optional),
     as the colon-separated upper-case fingerprint; UsageError for anything else."""
     path = Path(value)
-    if path.is_file():
-        data = path.read_bytes()
+    if path.exists():
+        data = read_regular(path, "certificate to trust", KEY_LIMIT, error=UsageError)
         try:
             certificate = (
                 x509.load_pem_x509_certificate(data) if b"-----BEGIN" in data else x509.load_der_x509_certificate(data)
@@ -392,9 +443,9 @@ def _check_derived(run_dir: Path, derived_from: Mapping[str, Any]) -> tuple[bool
     """A derived directory names the run and its manifest's SHA-256: the run beside it must still match."""
     relative = _safe_relative(str(derived_from.get("run_dir", "")).removeprefix("../"))
     run = run_dir.parent / relative if relative else None
-    if run is None or not (run / MANIFEST_NAME).is_file():
+    digest = manifest_sha256(run) if run is not None else None
+    if digest is None:
         return True, f"derived from run {derived_from.get('run_id')}; that run directory is not beside it (not checked)"
-    digest = manifest_sha256(run)
     if digest != derived_from.get("manifest_sha256"):
         return False, (
             f"derived from run {derived_from.get('run_id')}, whose manifest is no longer the one it was made from "
@@ -408,12 +459,18 @@ def verify_run_dir(run_dir: Path, trust: str | None = None) -> Verification:
     ``parse_trust``) that the signer is that certificate; InputError if there is no usable manifest."""
     data, manifest = read_manifest(run_dir)
     signature_valid, signature_detail, certificate = _check_signature(run_dir, data, manifest)
-    checks = [_check_entry(run_dir, entry) for entry in manifest["files"]]
+    specials = {path.relative_to(run_dir).as_posix(): kind for path, kind in links_and_specials(run_dir)}
+    checks = [_check_entry(run_dir, entry, specials) for entry in manifest["files"]]
     listed = {c.path for c in checks if c.status is not FileStatus.BAD_ENTRY}
     checks += [
         FileCheck(rel, FileStatus.EXTRA, "in the run directory, not in the manifest")
         for rel in (p.relative_to(run_dir).as_posix() for p in _covered_files(run_dir))
         if rel not in listed
+    ]
+    checks += [
+        FileCheck(rel, FileStatus.NOT_REGULAR, f"{kind}, not in the manifest (a signed directory holds files only)")
+        for rel, kind in specials.items()
+        if rel not in listed and rel not in UNCOVERED
     ]
     result = Verification(manifest, signature_valid, signature_detail, checks, certificate)
     if trust is not None:
@@ -424,7 +481,8 @@ def verify_run_dir(run_dir: Path, trust: str | None = None) -> Verification:
         result.trust_detail = "pass --trust CERT_OR_SHA256_FINGERPRINT to check that the key is the one you expect"
     if isinstance(manifest.get("derived_from"), Mapping):
         result.derived = _check_derived(run_dir, manifest["derived_from"])
-    for entry in manifest.get("history") or []:
+    history = manifest.get("history")
+    for entry in history if isinstance(history, list) else []:
         if isinstance(entry, Mapping):
             result.notes.append(
                 f"{entry.get('event', 'signed')} on {entry.get('utc')} (earlier manifest SHA-256 "

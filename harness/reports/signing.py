@@ -30,6 +30,7 @@ from cryptography.x509.oid import NameOID
 
 from harness.crypto.pki import _key_usage, key_identifier
 from harness.errors import UsageError
+from harness.files import KEY_LIMIT, read_regular
 
 KEY_ENV = "OTA_CONFORMANCE_SIGNING_KEY"
 CERT_ENV = "OTA_CONFORMANCE_SIGNING_CERT"
@@ -166,10 +167,7 @@ class OwnedKey:
 
 
 def _read(path: Path, what: str) -> bytes:
-    try:
-        return path.read_bytes()
-    except OSError as err:
-        raise UsageError(f"cannot read the {what} {path}: {err.strerror or err}") from None
+    return read_regular(path, what, KEY_LIMIT, error=UsageError)
 
 
 def load_owned_key(key_path: Path, certificate_path: Path) -> OwnedKey:

@@ -27,6 +27,7 @@ from pytest_bdd.gherkin_parser import Tag as GherkinTag
 from pytest_bdd.gherkin_parser import get_gherkin_document
 
 from harness.errors import UsageError
+from harness.files import write_regular
 from harness.reports.evidence_paths import scenario_run_name
 from harness.reports.features import feature_files, features_hash
 from harness.reports.statement import render_html
@@ -542,7 +543,7 @@ def write_spec(spec: LivingSpec, out_dir: Path) -> list[Path]:
         written = []
         for name, html in render_pages(spec).items():
             path = out_dir / name
-            path.write_text(html, encoding="utf-8")
+            write_regular(path, html, "page")  # never through a symbolic link
             written.append(path)
     except OSError as err:
         raise UsageError(f"cannot write the specification into {out_dir}: {err.strerror or err}") from None

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from harness.errors import InputError
+from harness.files import STATEMENT_LIMIT, read_regular_text
+from harness.reports.statement_check import check_statement
 from harness.reports.text import plain
 from harness.requirements import Catalogue, Requirement
 from harness.verdicts import Verdict, combine_verdicts
@@ -42,18 +44,19 @@ def read_statement(run_dir: Path) -> dict[str, Any]:
             "before writing its statement). ACTION: give a reports/<run-id>/ directory of a finished "
             "`ota-conformance run`."
         )
+    text = read_regular_text(path, "statement", STATEMENT_LIMIT, follow_symlinks=False)  # FileRefused: exit 2
     try:
-        model = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise InputError(f"{path} is not JSON ({err}). ACTION: run the suite again.") from None
+        model = json.loads(text)
+    except (ValueError, RecursionError) as err:  # ValueError: bad JSON, or a number Python will not convert
+        reason = "nested too deeply" if isinstance(err, RecursionError) else str(err)[:200]
+        raise InputError(f"{path} is not JSON ({reason}). ACTION: run the suite again.") from None
     if not isinstance(model, dict) or model.get("format") not in READABLE_STATEMENT_FORMATS:
         found = model.get("format") if isinstance(model, dict) else type(model).__name__
         raise InputError(
-            f"{path}: expected a conformance statement of format {STATEMENT_FORMAT!r}, found {found!r}. "
+            f"{path}: expected a conformance statement of format {STATEMENT_FORMAT!r}, found {str(found)[:80]!r}. "
             "ACTION: run the suite again with this version."
         )
-    if not isinstance(model.get("scenarios"), list) or not isinstance(model.get("run"), dict):
-        raise InputError(f"{path}: the statement has no 'run' object or no 'scenarios' list")
+    check_statement(model, path)
     return model
 
 

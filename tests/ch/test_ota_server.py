@@ -119,6 +119,25 @@ def test_rules_apply_to_the_request_they_name_and_only_as_often_as_programmed(se
     assert "dropped" in decisions[2].note and "throttled" in decisions[3].note
 
 
+@pytest.mark.parametrize("size", [40, 48, 64, 33])
+def test_a_rule_at_an_offset_hits_the_request_whose_block_holds_that_octet_whatever_the_block_size(server, size):
+    """Features name offsets (96, 144, 288 ...) that are block starts only for 48-octet blocks: a device asking
+    for 40 octets at a time gets the stimulus on its request at 80, which holds octet 96."""
+    server.program("block", Rule(Action.DROP, offset=96))
+    offsets = list(range(0, 200, size))
+    dropped = [o for o in offsets if not server.on_block(PPMID, block(o, size=size)).sends]
+    assert dropped == [o for o in offsets if o <= 96 < o + size]
+
+
+def test_a_lying_data_length_is_built_for_the_requested_block(server):
+    server.program("block", Rule(Action.LYING_LENGTH, offset=48))
+    decision = server.on_block(PPMID, block(40, size=40))
+    payload = decision.payload()
+    assert decision.malformed and payload[0] == Status.SUCCESS
+    assert int.from_bytes(payload[9:13], "little") == 40  # the requested offset: only the length lies
+    assert payload[13] == 40 and payload[14:] == IMAGE.data[40:53]  # claims 40 octets, 13 follow
+
+
 def test_injected_block_faults_are_what_they_say(server):
     server.program("block", Rule(Action.WRONG_OFFSET, nth=0, params={"shift": 5}))
     server.program("block", Rule(Action.OVERSIZED, nth=1, params={"extra": 3}))

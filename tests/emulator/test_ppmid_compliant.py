@@ -490,9 +490,10 @@ def test_from_profile_reads_the_pixit_values(env: Env, ppmid_profile: Profile) -
 
 
 def test_unknown_fault_knob_is_a_configuration_error(ppmid_profile: Profile, pki: TestPki) -> None:
-    profile = apply_overrides(ppmid_profile, {"pixit.emulator.faults": ["accept-tampered-imag"]})
     with pytest.raises(ConfigurationError, match=r"accept-tampered-imag'.*accept-tampered-image"):
-        PpmidEmulator.from_profile(profile, pki.keystore())
+        apply_overrides(ppmid_profile, {"pixit.emulator.faults": ["accept-tampered-imag"]})  # at load, by the class
+    with pytest.raises(ConfigurationError, match=r"accept-tampered-imag'.*accept-tampered-image"):
+        PpmidEmulator("00:0d:6f:00:00:00:00:01", 0x1234, faults=["accept-tampered-imag"], manufacturer_public_key=None)
 
 
 def test_faults_come_from_the_profile(ppmid_profile: Profile, pki: TestPki) -> None:

@@ -34,7 +34,7 @@ from harness.emulator.ota_client import OtaClientConfig
 from harness.errors import ConfigurationError
 from harness.gbcs import decode_apdu
 from harness.ota.factory import ImageSpec, build_image
-from harness.profile import PROFILES_DIR, load_profile
+from harness.profile import PROFILES_DIR, apply_overrides, load_profile
 from harness.radio import HarnessAppMixin, start_app
 from harness.transcript import Transcript
 from harness.zigbee import TunnelConfig
@@ -238,3 +238,19 @@ def test_from_profile(keystore: KeyStore, hcalcs_eui: Eui64) -> None:
     assert not device.faults
     with pytest.raises(ConfigurationError, match="not an HCALCS"):
         HcalcsEmulator.from_profile(load_profile(PROFILES_DIR / "emulated-ppmid.yaml"), keystore)
+
+
+def test_from_profile_follows_every_ota_item_of_the_profile(keystore: KeyStore, hcalcs_eui: Eui64) -> None:
+    """The HCALCS once took only its identity from the profile: a profile declaring another retry limit,
+    downgrade policy or wait-for-data limit described a device that did not exist (variation self-check)."""
+    overrides = {
+        "pixit.dut.retry_limit": 7,
+        "pixit.dut.downgrade_policy": "allow",
+        "pixit.dut.min_block_period_unit": "s",
+        "pixit.budgets.wait_for_data_limit": "20m",
+        "pixit.ota.max_block_size": 40,
+    }
+    profile = apply_overrides(load_profile(PROFILES_DIR / "emulated-hcalcs.yaml"), overrides)
+    config = HcalcsEmulator.from_profile(profile, keystore, eui64=hcalcs_eui.dashed).ota.config
+    assert (config.retry_limit, config.downgrade_policy, config.min_block_period_unit) == (7, "allow", "s")
+    assert (config.wait_for_data_limit_s, config.max_block_size) == (1200.0, 40)

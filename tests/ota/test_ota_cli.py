@@ -122,7 +122,7 @@ def test_inspect_bad_option_values_exit_2(
 def test_inspect_missing_file_exits_2(cli: Cli, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     assert cli("image", "inspect", tmp_path / "absent.ota") == 2
     err = capsys.readouterr().err
-    assert "cannot read image" in err
+    assert "cannot read OTA image" in err
     _no_traceback(err)
 
 

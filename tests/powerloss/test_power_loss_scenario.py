@@ -34,7 +34,7 @@ def test_blocks_requested_while_the_switch_was_still_on_count_before_the_power_c
     result, statement = _run(
         tmp_path,
         "-k", "resumes",
-        "--radio", "tests.powerloss.slow_link:SlowLinkLoopback",
+        "--radio", "harness.radio.slow_link:SlowLinkLoopback",
         "--pixit", SWITCH,
         "--pixit", "emulator.power_off_latency=2s",
     )  # fmt: skip
@@ -60,3 +60,19 @@ def test_a_switch_too_slow_to_interrupt_the_download_gives_no_verdict(tmp_path: 
     scenario = next(s for s in statement["scenarios"] if s["scenario"] == RESUME)
     assert scenario["verdict"] == "INCONCLUSIVE"
     assert "the power cycle did not interrupt the download" in scenario["message"]
+
+
+def test_a_switch_slower_than_the_activation_gives_cs10_no_verdict(tmp_path: Path) -> None:
+    """CS-10 wants the power lost during the activation: a switch that cuts 6 s after its command, when the
+    reference PPMID has activated (3 s + 1 s) and rejoined (2 s), interrupted nothing, so it passed whatever the
+    device did (the non-atomic-activation knob too); with a declared latency the suite now sees that."""
+    _, statement = _run(
+        tmp_path,
+        "-k", "power_loss_during_activation",
+        "--pixit", SWITCH,
+        "--pixit", "emulator.power_off_latency=6s",
+        "--pixit", "adapter.power_off_latency=6s",
+    )  # fmt: skip
+    (scenario,) = statement["scenarios"]
+    assert scenario["verdict"] == "INCONCLUSIVE", scenario["message"]
+    assert "it had finished its activation, so the power loss interrupted nothing" in scenario["message"]

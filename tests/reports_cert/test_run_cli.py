@@ -88,18 +88,25 @@ def test_every_hint_the_run_prints_works_in_the_project_directory(partial) -> No
 
 
 def test_a_lab_fault_stops_the_run_with_one_message_and_exit_3(tmp_path: Path) -> None:
-    result = _run("run", "--reports-dir", tmp_path, "--run-id", "lab", "--pixit", "emulator.faults=[no-such-knob]")
+    missing = "emulator.device_class=no_such_vendor_module:Device"  # loads as a profile; fails as the lab's fault
+    result = _run("run", "--reports-dir", tmp_path, "--run-id", "lab", "--pixit", missing)
     assert result.returncode == 3, result.stdout[-3000:]
     statement = json.loads((tmp_path / "lab" / "conformance.json").read_text())
     assert statement["totals"]["ERROR"] == 1  # one scenario met the fault; none after it started
     assert {e["reason"] for e in statement["selection"]["not_run"]} == {"not run: lab fault"}
-    assert result.stdout.count("unknown PPMID fault knob 'no-such-knob'") == 1
+    assert result.stdout.count("'no_such_vendor_module:Device' cannot be loaded") == 1
     assert "LAB FAULT" in result.stdout and "54 not run: lab fault" in result.stdout
-    knob = "emulator.faults=[no-such-knob]"
-    repeated = _run("run", "--reports-dir", tmp_path, "--run-id", "rep", "--repeat", "3", "--pixit", knob)
+    repeated = _run("run", "--reports-dir", tmp_path, "--run-id", "rep", "--repeat", "3", "--pixit", missing)
     assert repeated.returncode == 3
     assert "stopped on a lab fault; no more repetitions" in repeated.stderr
     assert not (tmp_path / "rep" / "repeat-2").exists()
+
+
+def test_an_unknown_fault_knob_is_a_profile_error_before_anything_runs(tmp_path: Path) -> None:
+    result = _run("run", "--reports-dir", tmp_path, "--run-id", "knob", "--pixit", "emulator.faults=[no-such-knob]")
+    assert result.returncode == 2, result.stdout[-3000:]
+    assert "unknown fault knob 'no-such-knob' of the ppmid device" in result.stderr
+    assert not (tmp_path / "knob").exists()
 
 
 def _run_under_a_terminal(args: list[str]) -> tuple[int, bytes]:

@@ -53,12 +53,13 @@ def test_the_config_points_allure_3_at_one_history_file_kept_beside_the_runs(tmp
     assert data["name"] == "GB OTA conformance: r1"
 
 
-@pytest.mark.parametrize("version", ["3.17.0", None])
-def test_a_missing_or_other_allure_version_is_installed_pinned_with_npm_prefix(tmp_path, monkeypatch, version):
+@pytest.mark.parametrize("installed", ["another lock", None])
+def test_allure_is_installed_with_npm_ci_from_the_committed_lock(tmp_path, monkeypatch, installed):
     cli = tmp_path / report.CLI_DIR
-    if version:
-        (cli / "node_modules" / "allure").mkdir(parents=True)
-        (cli / "node_modules" / "allure" / "package.json").write_text(json.dumps({"version": version}))
+    if installed:
+        (cli / "node_modules" / ".bin").mkdir(parents=True)
+        (cli / "node_modules" / ".bin" / "allure").write_text("")
+        (cli / report.INSTALLED_STAMP).write_text("0" * 64)  # installed from an older lock: installed again
     monkeypatch.setattr(report.shutil, "which", lambda name: f"/usr/bin/{name}")
     calls: list[list[str]] = []
 
@@ -70,4 +71,18 @@ def test_a_missing_or_other_allure_version_is_installed_pinned_with_npm_prefix(t
     with pytest.raises(report.ReportError, match=r"could not install allure@3\.18\.0") as err:
         report.ensure_allure(cli)
     assert err.value.code == report.EXIT_ENVIRONMENT
-    assert calls == [["/usr/bin/npm", "install", "--prefix", str(cli), "--no-audit", "--no-fund", "allure@3.18.0"]]
+    assert calls == [["/usr/bin/npm", "ci", "--prefix", str(cli), "--no-audit", "--no-fund"]]
+    for name in report.LOCK_FILES:  # npm ci installs exactly what the committed lock says
+        assert (cli / name).read_bytes() == (report.LOCK_DIR / name).read_bytes()
+
+
+def test_the_npm_lock_pins_allure_and_hashes_every_package():
+    manifest = json.loads((report.LOCK_DIR / "package.json").read_text())
+    lock = json.loads((report.LOCK_DIR / "package-lock.json").read_text())
+    assert manifest["dependencies"] == {report.ALLURE_PACKAGE: report.ALLURE_VERSION}  # an exact pin, no range
+    assert lock["packages"][""]["dependencies"] == manifest["dependencies"]  # the lock is of this manifest
+    assert lock["packages"][f"node_modules/{report.ALLURE_PACKAGE}"]["version"] == report.ALLURE_VERSION
+    installed = {path: entry for path, entry in lock["packages"].items() if path}
+    assert len(installed) > 1
+    unhashed = [path for path, entry in installed.items() if not str(entry.get("integrity", "")).startswith("sha")]
+    assert unhashed == [], "every package of the tree needs its integrity hash: run `make lock-allure`"

@@ -25,6 +25,7 @@ def test_the_workflow_runs_the_readme_commands_keeps_history_and_fails_on_the_ru
     # make report writes beside the run, and the run's signature is checked after it, on the same directory
     assert f'.venv/bin/ota-conformance verify "{run_dir}" --quiet' in commands
     assert commands.index("make report") < next(i for i, c in enumerate(commands) if "ota-conformance verify" in c)
+    assert any(c.startswith("make variation SEEDS=") for c in commands)  # docs/variation.md
     uses = {s["uses"].split("@")[0]: s for s in steps if "uses" in s}
     assert uses["actions/cache/save"]["with"]["path"] == "reports/allure-history.jsonl"
     assert uses["actions/cache/save"]["if"] == "always()"

@@ -1,4 +1,5 @@
-"""A loopback radio whose air takes time (for the power-loss tests, loaded as ``--radio module:Class``).
+"""A loopback radio whose air takes time (``--radio harness.radio.slow_link:SlowLinkLoopback``): the power-loss
+tests and the variation self-check's benches with a power switch that cuts late.
 
 On the plain loopback a download takes no virtual time, so nothing can happen between the suite's decision to
 cut the power and a switch's delayed cut but the whole rest of the download. With 50 ms per frame each way a
