@@ -864,6 +864,7 @@ class Transcript:
         #: A backstop on the transcript's size (``harness.dut.traffic`` sets it from the scenario's caps): entries
         #: past it are counted in ``omitted``, not kept, and ``on_overflow`` is called once.
         self.max_entries: int = sys.maxsize
+        self.released = 0  # entries dropped by release()
         self.omitted = 0
         self.on_overflow: Callable[[], None] | None = None
 
@@ -994,10 +995,14 @@ class Transcript:
         )
         return self._append(entry)
 
-    def forget_decodes(self) -> None:
-        """Drop the decodes the entries keep (once the scenario's evidence is written: a failure kept for the
-        session holds an entry, and through it the decodes of up to ``_Recorded.DECODED_KEPT`` frames)."""
+    def release(self) -> None:
+        """The scenario is over and its evidence written: drop the entries and their decodes, so that whatever
+        still holds the transcript (a report plugin keeps the failure's traceback, whose frames hold it, for the
+        whole session) holds no traffic. A run of many FAILs (a device that floods every scenario) would
+        otherwise keep every scenario's traffic in memory. The entries recorded and omitted stay counted."""
         self._recorded.forget()
+        self.released = len(self._entries)
+        self._entries = []
 
     def mark_undelivered(self, attribution: Attribution, error: str) -> None:
         """The radio reported that the frames sent under ``attribution`` did not reach their destination."""

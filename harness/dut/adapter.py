@@ -267,6 +267,8 @@ class DutAdapter:
                 await self._boot(node)
             except Exception as err:
                 await self.stop()
+                if isinstance(err, DeviceFailure):  # judged from its traffic while it booted (a flood)
+                    raise
                 raise LabError(
                     no_verdict_message(
                         f"the emulated DUT {type(node).__name__} could not be attached and booted "
@@ -405,7 +407,7 @@ class DutAdapter:
             what, command = "permit joining", app.permit(seconds)
         try:
             await self.clock.run_until_complete(command, self._budget("coordinator_command"), what)
-        except (LabError, Inconclusive):
+        except (LabError, Inconclusive, DeviceFailure):  # a DeviceFailure: judged from its traffic meanwhile
             raise
         except Exception as err:
             raise LabError(
@@ -699,6 +701,8 @@ class DutAdapter:
         hook = Budget("power cycle", off_for + self._budget("power_cycle_command").seconds)
         try:
             cut = await self.clock.run_until_complete(app.power_cycle(off_for), hook, "the radio's power_cycle")
+        except DeviceFailure:  # judged from the device's traffic meanwhile (harness.dut.traffic)
+            raise
         except Exception as err:
             raise LabError(
                 no_verdict_message(

@@ -161,13 +161,13 @@ def scenario_evidence(item: Any, dut: Any, run_dir: Path | str | None) -> list[t
 
 def release_scenario(item: Any, dut: Any) -> None:
     """Once the scenario's evidence is written: the failure stashed for it (``FAILURE_KEY``, kept by pytest for
-    the whole session) keeps no traceback, whose frames would hold the scenario's adapter and transcript alive,
-    and the transcript drops its decodes. A run of many FAILs (a device that floods every scenario) would
-    otherwise keep every scenario's traffic in memory."""
+    the whole session) keeps no traceback, and the transcript drops its entries (``Transcript.release``): the
+    failure's traceback, which allure-pytest-bdd keeps for the session too, holds the scenario's adapter and
+    transcript through its frames' locals."""
     stashed = item.stash.get(FAILURE_KEY, None) if hasattr(item, "stash") else None
     if stashed is not None:
         stashed[0].__traceback__ = None
-    dut.transcript.forget_decodes()
+    dut.transcript.release()
 
 
 def _transcript_and_failure(item: Any, dut: Any, run_dir: Path) -> list[tuple[str, object]]:

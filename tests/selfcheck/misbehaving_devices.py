@@ -6,8 +6,9 @@ Each is the reference PPMID plus one misbehaviour that starts as soon as it join
 
 - ``FloodingPpmid``: sends Query Next Image Requests back to back for ever (never waiting for time to pass);
 - ``OversizedFramesPpmid``: answers every frame with a 1 MiB attribute report;
-- ``PingPongPpmid``: answers every ZCL frame with a Default Response SUCCESS that does not disable the Default
-  Response, Default Responses included (a Communications Hub that answered it would never stop);
+- ``PingPongPpmid``: answers every unicast ZCL frame with a Default Response SUCCESS that does not disable the
+  Default Response, Default Responses and responses included (a Communications Hub that answered it would never
+  stop);
 - ``RandomFramesPpmid``: sends a random frame after every frame it receives (OTA, tunnel or Basic cluster,
   random octets, seeded: the same run every time);
 - ``WrongAttributesPpmid``: answers every Read Attributes with one more attribute than it was asked for.
@@ -72,8 +73,8 @@ class PingPongPpmid(PpmidEmulator):
     def receive(self, packet: t.ZigbeePacket) -> None:
         super().receive(packet)
         parsed = parse_zcl_header(packet.data.serialize()) if packet.dst_ep != 0 else None
-        if not self.powered or parsed is None:
-            return
+        if not self.powered or parsed is None or packet.dst.addr_mode != t.AddrMode.NWK:
+            return  # a broadcast answered would be judged as that, not as the ping-pong
         header = parsed[0]
         body = foundation.GENERAL_COMMANDS[GC.Default_Response].schema(
             command_id=header.command_id, status=foundation.Status.SUCCESS
