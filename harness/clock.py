@@ -99,6 +99,8 @@ class _ClockState:
     deadlines: list[float] = field(default_factory=list)
     waiters: list[_Waiter] = field(default_factory=list)
     holds: list[_Hold] = field(default_factory=list)
+    sleepers: list[asyncio.Future[bool]] = field(default_factory=list)  # run_for's wake-ups
+    failure: Callable[[], BaseException] | None = None  # fail_waits: what every wait raises until cleared
 
 
 @dataclass
@@ -166,9 +168,35 @@ class Clock:
         pending[-1].future.set_exception(error)
         return True
 
+    def fail_waits(self, failure: Callable[[], BaseException] | None) -> None:
+        """Make every wait in progress (``run_for`` included) raise ``failure()`` now, and every wait started
+        later too, until ``fail_waits(None)``: the scenario is over (the radio was lost, the device flooded the
+        hub) and no step may wait on. Why not ``abort``: a flood keeps the virtual loop busy, so time never
+        advances and a wait that is not failed would never end; and a step may start its next wait later.
+        The owner clears it before its own shutdown waits (``DutAdapter.stop``)."""
+        self._state.failure = failure
+        if failure is None:
+            return
+        for waiter in self._state.waiters:
+            if not waiter.future.done():
+                waiter.future.set_exception(failure())
+        for sleeper in self._state.sleepers:
+            if not sleeper.done():
+                sleeper.set_exception(failure())
+
+    @property
+    def failure(self) -> BaseException | None:
+        """What ``fail_waits`` makes every wait raise now (a fresh exception), or None."""
+        return None if self._state.failure is None else self._state.failure()
+
+    def _raise_failure(self) -> None:
+        if self._state.failure is not None:
+            raise self._state.failure()
+
     # -- verbs ----------------------------------------------------------------------------------------
     async def run_for(self, seconds: float) -> None:
         """Let everything run for ``seconds`` of clock time."""
+        self._raise_failure()
         deadline = self.loop.time() + max(0.0, seconds)
         self._state.deadlines.append(deadline)
         try:
@@ -178,6 +206,7 @@ class Clock:
 
     async def run_until(self, predicate: Callable[[], bool], budget: Budget | float) -> bool:
         """Run until ``predicate()`` holds (True) or the budget expires (False). Checked at once first."""
+        self._raise_failure()
         if predicate():
             return True
         budget = as_budget(budget)
@@ -219,10 +248,12 @@ class Clock:
     async def _sleep_until(self, deadline: float) -> None:
         future: asyncio.Future[bool] = self.loop.create_future()
         timer = self.loop.call_at(deadline, _resolve, future, True)
+        self._state.sleepers.append(future)
         try:
             await future
         finally:
             timer.cancel()
+            self._state.sleepers.remove(future)
 
     async def _poll(self, future: asyncio.Future[bool]) -> None:
         while not future.done():
@@ -335,6 +366,7 @@ class VirtualClock(Clock):
         exit). Why: the virtual clock cannot wait for another process, so a budget counted in virtual time
         would expire at once; here ``budget`` is counted in real (wall) time. BudgetExpired after it."""
         budget = as_budget(budget)
+        self._raise_failure()
         task = asyncio.ensure_future(awaitable)
         hold = _Hold(time.monotonic() + budget.seconds, self.loop.create_future())
         self._state.holds.append(hold)

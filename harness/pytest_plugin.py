@@ -50,6 +50,7 @@ from harness.verdicts import (
     LabError,
     LabFault,
     NotApplicable,
+    TrafficFailure,
     Verdict,
     attribute_failure,
     classify_exception,
@@ -277,7 +278,6 @@ def scenario_plan(items: list[pytest.Item]) -> list[PlannedScenario]:
     return plan
 
 
-
 @pytest.hookimpl(trylast=True)
 def pytest_bdd_before_scenario(request: pytest.FixtureRequest, feature: Any, scenario: Any) -> None:
     """Skip a not-applicable scenario here, after Allure opened its result, so Allure lists it as skipped."""
@@ -352,11 +352,30 @@ def failure_attribution_properties(item: pytest.Item, scenario: Any, step: Any, 
     checked = {r for s in steps[:position] for r in definitions.requirements(s.type, s.name)}
     pending = set(declared) | {r for s in steps[position + 1 :] for r in definitions.requirements(s.type, s.name)}
     attribution = attribute_failure(
-        f"{step.keyword.strip()} {step.name}", declared, tagged, getattr(exception, "requirements", ())
+        f"{step.keyword.strip()} {step.name}",
+        declared,
+        tagged,
+        getattr(exception, "requirements", ()),
+        traffic=isinstance(exception, TrafficFailure),
     )
     decided = (tagged & checked) - pending
     undecided = sorted(tagged - set(attribution.requirements) - decided)
     return [(ATTRIBUTION_PROPERTY, attribution.as_dict()), (UNDECIDED_PROPERTY, undecided)]
+
+
+def record_failure_after_steps(item: pytest.Item, failure: BaseException, at: float | None) -> None:
+    """A FAIL found once the scenario's steps were done (the device's traffic, judged at the scenario's end):
+    its attribution, and the failure the evidence writer looks for (``FAILURE_KEY``), as a step's FAIL has them.
+    The caller raises it from the scenario's teardown; every step passed, so no tagged requirement is undecided."""
+    attribution = attribute_failure(
+        "after the last step",
+        (),
+        _item_property(item, "requirement_ids", []),
+        getattr(failure, "requirements", ()),
+        traffic=isinstance(failure, TrafficFailure),
+    )
+    item.user_properties.extend([(ATTRIBUTION_PROPERTY, attribution.as_dict()), (UNDECIDED_PROPERTY, [])])
+    item.stash[FAILURE_KEY] = (failure, at)
 
 
 def _item_property(item: pytest.Item, name: str, default: Any = None) -> Any:
@@ -454,6 +473,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             duration_s=round(e["duration_s"], 3),
             evidence=e["evidence"],
             **_attribution_fields(e),
+            unsolicited_frames=int((e["evidence"].get("traffic") or {}).get("unsolicited_frames", 0)),
         )
         for nodeid, e in config.stash[_RESULTS_KEY].items()
     ]

@@ -27,6 +27,7 @@ import enum
 import functools
 import json
 import logging
+import sys
 from collections import Counter, deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -53,7 +54,7 @@ from harness.radio.frames import (
     parse_zcl_header,
     zcl_header_length,
 )
-from harness.radio.glue import NOTE_SUPPRESSED_IMAGE_NOTIFY, NOTE_SUPPRESSED_OTHER
+from harness.radio.glue import SUPPRESSED_NOTES
 
 LOGGER = logging.getLogger(__name__)
 
@@ -432,6 +433,11 @@ class _Recorded:
                 object.__setattr__(kept.popleft(), "decoded", None)  # the frame's memo (see RawFrame)
         return found
 
+    def forget(self) -> None:
+        """Drop every decode kept (they are made again when read again)."""
+        while self._decoded:
+            object.__setattr__(self._decoded.popleft(), "decoded", None)
+
 
 @dataclass(frozen=True, slots=True)
 class _Given:
@@ -672,6 +678,17 @@ class TranscriptEntry:
         return self.cluster_id == OTA_CLUSTER_ID and self.profile_id != ZDO_PROFILE_ID
 
     @property
+    def is_zcl_reply(self) -> bool:
+        """A profile-wide response (Default Response, Read_Attributes_rsp, ...): it answers a request."""
+        head = self._head
+        return (
+            head.header is not None
+            and head.zcl is not None
+            and head.zcl.frame_type == "global"
+            and is_zcl_reply(head.header)
+        )
+
+    @property
     def is_cluster_command(self) -> bool:
         zcl = self._head.zcl
         return zcl is not None and zcl.frame_type == "cluster"
@@ -844,6 +861,12 @@ class Transcript:
         self._parties: dict[FrameAddress, Party] = {}
         self._ch_parties: dict[int | None, Party] = {}  # the CH as the source of its own frames, by endpoint
         self._recorded = _Recorded(clock)
+        #: A backstop on the transcript's size (``harness.dut.traffic`` sets it from the scenario's caps): entries
+        #: past it are counted in ``omitted``, not kept, and ``on_overflow`` is called once.
+        self.max_entries: int = sys.maxsize
+        self.released = 0  # entries dropped by release()
+        self.omitted = 0
+        self.on_overflow: Callable[[], None] | None = None
 
     # -- wiring ------------------------------------------------------------------------------------------
     def attach(self, app: Any) -> None:
@@ -904,7 +927,7 @@ class Transcript:
         else:
             src = self._party(frame.src)
         dst = self._party(frame.dst)
-        transmitted = frame.note not in (NOTE_SUPPRESSED_IMAGE_NOTIFY, NOTE_SUPPRESSED_OTHER)
+        transmitted = frame.note not in SUPPRESSED_NOTES
         if not outgoing:
             direction = Direction.FROM_DUT if src.role is Role.DUT else Direction.OTHER
         else:
@@ -972,6 +995,15 @@ class Transcript:
         )
         return self._append(entry)
 
+    def release(self) -> None:
+        """The scenario is over and its evidence written: drop the entries and their decodes, so that whatever
+        still holds the transcript (a report plugin keeps the failure's traceback, whose frames hold it, for the
+        whole session) holds no traffic. A run of many FAILs (a device that floods every scenario) would
+        otherwise keep every scenario's traffic in memory. The entries recorded and omitted stay counted."""
+        self._recorded.forget()
+        self.released = len(self._entries)
+        self._entries = []
+
     def mark_undelivered(self, attribution: Attribution, error: str) -> None:
         """The radio reported that the frames sent under ``attribution`` did not reach their destination."""
         for entry in attribution.entries:
@@ -985,6 +1017,11 @@ class Transcript:
         return None
 
     def _append(self, entry: TranscriptEntry) -> TranscriptEntry:
+        if len(self._entries) >= self.max_entries:
+            self.omitted += 1
+            if self.omitted == 1 and self.on_overflow is not None:
+                self.on_overflow()
+            return entry
         self._entries.append(entry)
         for listener in list(self._listeners):
             try:
@@ -1282,11 +1319,15 @@ class Transcript:
             "malformed": malformed,
             "suppressed": suppressed,
             "undelivered": undelivered,
+            **({"omitted": self.omitted} if self.omitted else {}),
         }
 
     def to_text(self) -> str:
-        head = f"Transcript {self.name!r}, DUT {self.dut_eui64 or '?'}: {len(self._entries)} entries\n"
-        return head + "".join(entry.to_line() + "\n" for entry in self.entries)
+        return self.text_title() + "".join(entry.to_line() + "\n" for entry in self.entries)
+
+    def text_title(self) -> str:
+        """The first line of ``to_text()``."""
+        return f"Transcript {self.name!r}, DUT {self.dut_eui64 or '?'}: {len(self._entries)} entries\n"
 
     def to_dicts(self) -> list[dict[str, Any]]:
         return [entry.as_dict() for entry in self.entries]

@@ -188,6 +188,12 @@ class DeviceFailure(_VerdictSignal, AssertionError):
         self.stimulus = stimulus
 
 
+class TrafficFailure(DeviceFailure):
+    """A FAIL judged from the device's traffic, in every scenario whichever step was running (a flood, a frame
+    nobody asked for: ``harness.dut.traffic``). Its requirements are attributed under ``AttributionRule.TRAFFIC``:
+    the step that happened to run checks nothing of the kind."""
+
+
 class Inconclusive(_VerdictSignal, Exception):
     """The scenario cannot decide (INCONCLUSIVE). Message: see ``no_verdict_message``."""
 
@@ -271,6 +277,7 @@ class AttributionRule(StrEnum):
     TAGGED = "tagged"  # the failing step's requirements that the scenario also tags
     STEP = "step"  # none of them is tagged: the step's own requirements, labelled as such
     SCENARIO = "scenario"  # the failure is in no step that declares requirements: every tag of the scenario
+    TRAFFIC = "traffic"  # judged from the device's traffic whichever step ran (TrafficFailure): its requirements
 
 
 @dataclass(frozen=True)
@@ -289,6 +296,8 @@ class FailureAttribution:
             return f"{ids}: checked by the failing step and tagged on the scenario"
         if self.rule is AttributionRule.STEP:
             return f"{ids}: the failing step's own requirement (not tagged on this scenario)"
+        if self.rule is AttributionRule.TRAFFIC:
+            return f"{ids}: judged from the device's traffic in every scenario, whichever step was running"
         return f"{ids}: every requirement the scenario tags (the failure is in no step that declares requirements)"
 
     def as_dict(self) -> dict[str, Any]:
@@ -306,6 +315,8 @@ def attribute_failure(
     step_requirements: Iterable[str],
     scenario_requirements: Iterable[str],
     failure_requirements: Iterable[str] = (),
+    *,
+    traffic: bool = False,
 ) -> FailureAttribution:
     """The requirements a FAIL goes to (issue 10's step-level rule).
 
@@ -313,10 +324,13 @@ def attribute_failure(
     failure may narrow them (``DeviceFailure(requirements=...)``: which of them this check is about). The
     FAIL goes to those the scenario also tags with ``@req``; if none is tagged, to the step's own requirement
     (the first of them), labelled as such; a step that declares nothing leaves every tag of the scenario.
+    A ``TrafficFailure`` (``traffic``) goes to its own requirements whatever the step or the tags.
     """
     own = tuple(dict.fromkeys(failure_requirements)) or tuple(dict.fromkeys(step_requirements))
     tagged = set(scenario_requirements)
     declared = tuple(dict.fromkeys(step_requirements))
+    if traffic and own:
+        return FailureAttribution(own, AttributionRule.TRAFFIC, step, declared)
     if not own:
         return FailureAttribution(tuple(sorted(tagged)), AttributionRule.SCENARIO, step, declared)
     if matching := sorted(set(own) & tagged):

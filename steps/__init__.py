@@ -5,6 +5,6 @@ definitions are visible to every scenario. Steps hold no protocol logic; they ca
 evidence. A step that must await uses ``harness.bdd.loop.sync_step``.
 """
 
-STEP_MODULES: list[str] = ["steps.context", "steps.ota", "steps.gbcs", "steps.hcalcs"]
+STEP_MODULES: list[str] = ["steps.context", "steps.ota", "steps.gbcs", "steps.hcalcs", "steps.traffic"]
 
 pytest_plugins = STEP_MODULES

@@ -23,13 +23,16 @@ from harness.crypto.keystore import KeyStore
 from harness.crypto.pki import TestPki
 from harness.dut import DutAdapter
 from harness.dut.images import ScenarioImage, ScenarioImages
-from harness.evidence.record import scenario_evidence
+from harness.evidence.bounds import bounded_transcript_json, bounded_transcript_text
+from harness.evidence.record import release_scenario, scenario_evidence
 from harness.gbcs.commands import DccCommands
 from harness.profile import Profile
 from harness.progress import MODELLED_PROPERTY, watch_transcript
+from harness.pytest_plugin import record_failure_after_steps
 from harness.reports.statement import dut_seen_evidence
 from harness.reports.transfer_plot import record_transfer_plots
 from harness.transcript import Transcript
+from harness.verdicts import FAILURE_KEY
 
 
 @dataclass
@@ -114,7 +117,11 @@ def scenario_state(
     test_pki: TestPki,
 ) -> Iterator[ScenarioState]:
     dut = DutAdapter(profile, clock, keystore)
-    runner.run(dut.start())
+    try:
+        runner.run(dut.start())
+    except BaseException:
+        runner.run(dut.stop())  # what did start (a radio, a device) must not outlive the scenario
+        raise
     state = ScenarioState(
         dut=dut,
         images=ScenarioImages(profile, test_pki, keystore),
@@ -126,8 +133,22 @@ def scenario_state(
     finally:
         stop_watching()
         request.node.user_properties.append((MODELLED_PROPERTY, round(clock.now() - started, 3)))
+        late = _traffic_verdict_after_steps(request, dut, clock)
         _record_evidence(request, state)
         runner.run(dut.stop())
+        release_scenario(request.node, dut)
+    if late is not None:
+        raise late
+
+
+def _traffic_verdict_after_steps(request: pytest.FixtureRequest, dut: DutAdapter, clock: Clock) -> Exception | None:
+    """The verdict the device's traffic gave once every step had passed (a frame nobody asked for after the
+    last wait): raised from the teardown, so the scenario does not PASS over it (``harness.dut.traffic``)."""
+    failure = dut.traffic.failure
+    if failure is None or FAILURE_KEY in request.node.stash:  # no verdict, or a step already ended the scenario
+        return None
+    record_failure_after_steps(request.node, failure, clock.now())
+    return failure
 
 
 def _record_evidence(request: pytest.FixtureRequest, state: ScenarioState) -> None:
@@ -157,6 +178,7 @@ def _record_evidence(request: pytest.FixtureRequest, state: ScenarioState) -> No
             ("evidence:power_cycles", [c.as_evidence() for c in state.dut.power_cycles])
         )
     request.node.user_properties.append(("evidence:transcript_summary", transcript.summary()))
+    request.node.user_properties.append(("evidence:traffic", state.dut.traffic.evidence()))
     request.node.user_properties.append(("evidence:dut_seen", dut_seen_evidence(transcript, state.dut.device)))
     write_evidence_files(request, state)
 
@@ -175,12 +197,14 @@ def write_evidence_files(request: pytest.FixtureRequest, state: ScenarioState) -
     with contextlib.suppress(ImportError):
         import allure
 
-        # The transcript.txt just written (frame numbers and times of the capture) when there is one: rendering
-        # the transcript again would cost as much as writing it.
+        # The transcript.txt just written (frame numbers and times of the capture, bounded like the capture)
+        # when there is one: rendering the transcript again would cost as much as writing it.
         written = dict(request.node.user_properties).get("evidence:transcript")
+        limit = state.dut.traffic.limits.evidence_octets
         text = allure.attachment_type.TEXT
         if run_dir and written:
             allure.attach.file(Path(run_dir) / str(written), name="transcript", attachment_type=text)
         else:
-            allure.attach(transcript.to_text(), name="transcript", attachment_type=text)
-        allure.attach(transcript.to_json(), name="transcript.json", attachment_type=allure.attachment_type.JSON)
+            allure.attach(bounded_transcript_text(transcript, limit), name="transcript", attachment_type=text)
+        document = bounded_transcript_json(transcript, limit)
+        allure.attach(document, name="transcript.json", attachment_type=allure.attachment_type.JSON)

@@ -89,14 +89,21 @@ def current_runner() -> LoopRunner:
 
 
 def sync_step(fn: Callable[P, Coroutine[Any, Any, T]]) -> Callable[P, T]:
-    """Lets a step body be ``async def``: the wrapper runs it on the session's loop.
+    """Lets a step body be ``async def``: the wrapper runs it on the session's loop; a step during which the
+    scenario ended (``Clock.fail_waits``: the radio lost, the device's traffic judged) raises that, even if it
+    waited for nothing afterwards.
 
     ``functools.wraps`` keeps ``__wrapped__`` so pytest still sees the real fixture arguments.
     """
 
     @functools.wraps(fn)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
-        return current_runner().run(fn(*args, **kwargs))
+        runner = current_runner()
+        result = runner.run(fn(*args, **kwargs))
+        failure = runner.clock.failure
+        if failure is not None:  # the scenario ended while the step ran (Clock.fail_waits) but waited no more
+            raise failure
+        return result
 
     return wrapper
 

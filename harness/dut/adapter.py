@@ -56,6 +56,7 @@ from harness.dut.capabilities import (
     require_capability,
     require_radio,
 )
+from harness.dut.traffic import TrafficGuard, TrafficLimits
 from harness.errors import ConfigurationError
 from harness.profile import Profile
 from harness.profile.device_class import DEFAULT_EMULATORS as DEFAULT_EMULATORS
@@ -87,9 +88,6 @@ _BUDGET_LABELS: dict[str, str] = {
     "power_cycle_command": "power-cycle command",
     "attribute_read": "ZCL attribute read",
 }
-
-#: After the radio was lost, how often (clock seconds) a wait the scenario starts is failed as ERROR.
-_LOST_RECHECK_S = 0.05
 
 #: The DUT's OTA requests that mark a step of a download (an upgrade-status sample is taken at each).
 _DOWNLOAD_STEPS = frozenset({"query_next_image", "image_block", "image_page", "upgrade_end"})
@@ -194,6 +192,8 @@ class DutAdapter:
         self.dut_eui64 = Eui64.parse(profile.pixit_value("dut.eui64"))
         self.endpoint = int(profile.pixit_value("dut.endpoint"))
         self.transcript = Transcript(clock, dut_eui64=self.dut_eui64, name=profile.name)
+        #: The caps on the scenario's traffic and the judge of frames nobody asked for (``harness.dut.traffic``).
+        self.traffic = TrafficGuard(TrafficLimits.from_profile(profile), clock, self.transcript)
         self.app: HarnessAppMixin | None = None
         self.hub: CommunicationsHub | None = None
         #: The emulated DUT on a radio that hosts one (replaced by a new object at each power cycle).
@@ -255,6 +255,7 @@ class DutAdapter:
         self.radio_lost = None
         app.add_listener(_RadioWatch(self))
         self.transcript.attach(app)
+        app.set_guard(self.traffic)
         self._save_network_state(app)
         self.hub = CommunicationsHub(app, self.clock, self.transcript, dut_eui64=self.dut_eui64)
         self._start_gbcs(app)
@@ -266,6 +267,8 @@ class DutAdapter:
                 await self._boot(node)
             except Exception as err:
                 await self.stop()
+                if isinstance(err, DeviceFailure):  # judged from its traffic while it booted (a flood)
+                    raise
                 raise LabError(
                     no_verdict_message(
                         f"the emulated DUT {type(node).__name__} could not be attached and booted "
@@ -279,6 +282,7 @@ class DutAdapter:
         app, self.app = self.app, None
         if app is None:
             return
+        self.clock.fail_waits(None)  # the scenario's verdict is taken; its own shutdown must wait
         self.unwatch_upgrade_status()
         if self.hub is not None:
             self.hub.stop()
@@ -286,6 +290,8 @@ class DutAdapter:
             self._gbcs.stop()
             self._gbcs = None
         self.transcript.detach()
+        app.set_guard(None)
+        self.traffic.detach()
         if self.capabilities.hosts_emulator:
             for node in (self.node, self.rogue):
                 if node is not None:
@@ -318,6 +324,7 @@ class DutAdapter:
             self.hub.reset(transcript)
         if self._gbcs is not None:
             self._gbcs.transcript = transcript
+        self.traffic.reset(transcript)
         self.transcript = transcript
         return transcript
 
@@ -400,7 +407,7 @@ class DutAdapter:
             what, command = "permit joining", app.permit(seconds)
         try:
             await self.clock.run_until_complete(command, self._budget("coordinator_command"), what)
-        except (LabError, Inconclusive):
+        except (LabError, Inconclusive, DeviceFailure):  # a DeviceFailure: judged from its traffic meanwhile
             raise
         except Exception as err:
             raise LabError(
@@ -694,6 +701,8 @@ class DutAdapter:
         hook = Budget("power cycle", off_for + self._budget("power_cycle_command").seconds)
         try:
             cut = await self.clock.run_until_complete(app.power_cycle(off_for), hook, "the radio's power_cycle")
+        except DeviceFailure:  # judged from the device's traffic meanwhile (harness.dut.traffic)
+            raise
         except Exception as err:
             raise LabError(
                 no_verdict_message(
@@ -836,15 +845,8 @@ class DutAdapter:
         self.transcript.record_decision(
             f"radio lost: {type(exc).__name__}: {exc}", by="adapter", direction=Direction.OTHER
         )
-        self._abort_waits_while_lost(lambda: LabError(no_verdict_message(problem, action)))
-
-    def _abort_waits_while_lost(self, error: Callable[[], Exception]) -> None:
-        """Fail the waits in progress now, and any the scenario starts later, until the adapter stops: a
-        timer re-checks every ``_LOST_RECHECK_S`` of clock time (it fires only while a wait lets time run)."""
-        if self.app is None or self.radio_lost is None:
-            return
-        self.clock.abort(error())
-        self.clock.loop.call_later(_LOST_RECHECK_S, self._abort_waits_while_lost, error)
+        # The waits in progress end now, and any the scenario starts later, until the adapter stops.
+        self.clock.fail_waits(lambda: LabError(no_verdict_message(problem, action)))
 
     def _save_network_state(self, app: HarnessAppMixin) -> None:
         """On hardware, write the network backup JSON next to zigpy's database (trouble is logged only: the

@@ -232,6 +232,13 @@ class FaultSet:
         "A malformed OTA frame 'crashes' the device: after answering MALFORMED_COMMAND it answers nothing any more.",
         "After a truncated response, Read Attributes time out.",
     )
+    requery_without_pause: bool = _knob(
+        ("CS-22",),
+        "Answers a Query Next Image Response that offers nothing (NO_IMAGE_AVAILABLE) with a new Query Next Image "
+        "Request at once instead of at its query interval: a ping-pong with the Communications Hub.",
+        "Query Next Image Requests back to back after the hub's NO_IMAGE_AVAILABLE: the scenario ends at the "
+        "frame cap, 'the device flooded the hub'.",
+    )
     accept_rogue_server: bool = _knob(
         ("CS-12",),
         "Accepts OTA server commands (Image Notify, responses, 'upgrade now') from any node, not only from "

@@ -682,6 +682,9 @@ class OtaClient:
         self._query_timer: asyncio.TimerHandle | None = None
         self._notify_timer: asyncio.TimerHandle | None = None
         self._retries = 0
+        #: Restarts from offset 0 (knob restart-from-zero-after-lost-block): they count as re-requests, so the
+        #: knob's one defect is where it resumes, not a download retried for ever (which would flood the hub).
+        self._restarts = 0
         self._waited_for_data = 0.0
         self._block_period_s = 0.0
         self._last_request_at = float("-inf")
@@ -969,6 +972,8 @@ class OtaClient:
         if rsp.status != Status.SUCCESS or rsp.identity is None or rsp.image_size is None:
             if self.download is not None:
                 self._discard("the server no longer offers the partial download")
+            if self.faults.requery_without_pause and rsp.status == Status.NO_IMAGE_AVAILABLE:
+                self.query()
             return None
         identity, size = rsp.identity, rsp.image_size
         cfg, faults = self.config, self.faults
@@ -1003,7 +1008,7 @@ class OtaClient:
             self.download = Download(identity, size)
             self._write(PersistPoint.DOWNLOAD_START)
         self.phase = Phase.DOWNLOADING
-        self._retries = 0
+        self._retries = self._restarts = 0
         self._waited_for_data = 0.0
         self._premature_sent = False
         self._set(Ota.AttributeDefs.downloaded_file_version, identity.file_version)
@@ -1045,11 +1050,12 @@ class OtaClient:
         if self.phase is not Phase.DOWNLOADING or download is None:
             return
         self._retries += 1
-        if self._retries > self.config.retry_limit:
+        if self._retries + self._restarts > self.config.retry_limit:
             self._abort(f"no block at offset {download.offset} after {self.config.retry_limit} re-requests")
             return
         lost = not self._response_seen  # nothing at all came back (not: something came and was dropped)
         if lost and self.faults.restart_from_zero_after_lost_block:
+            self._restarts += 1
             download.data = bytearray()
             self._set(Ota.AttributeDefs.file_offset, 0)
         elif lost and self.faults.skip_offset_after_lost_block:

@@ -41,6 +41,7 @@ from scapy.packet import Packet, Raw
 from scapy.utils import PcapNgWriter
 
 from harness import __version__
+from harness.evidence.bounds import evidence_limit
 from harness.perf.airtime import MAX_PSDU
 from harness.radio.frames import FrameDirection
 from harness.reports.evidence_paths import evidence_dir, item_scenario_name
@@ -71,6 +72,8 @@ NWK_SEQ_OFFSET = 7
 #: Offset of the sequence number inside an 802.15.4 MAC header (frame control 2).
 MAC_SEQ_OFFSET = 2
 EPB_INBOUND, EPB_OUTBOUND = 1, 2
+#: Octets a pcapng enhanced packet block adds to its packet and comment (block header, padding, options).
+_PACKET_OVERHEAD = 48
 
 _FCS = Dot15d4FCS()
 
@@ -384,7 +387,7 @@ def _with_block(key: _HeaderKey, fragmentation: int, block_number: int) -> _Head
 # The file
 
 
-def section_comment(context: CaptureContext, frames: Sequence[CaptureFrame], omitted: int) -> str:
+def section_comment(context: CaptureContext, frames: Sequence[CaptureFrame], omitted: int, capped: int = 0) -> str:
     """The section header comment: what the file is, what it is not, and which clock stamped it."""
     pan = "unknown" if context.pan_id is None else f"0x{context.pan_id:04X}"
     channel = "" if context.channel is None else f", channel {context.channel}"
@@ -411,6 +414,11 @@ def section_comment(context: CaptureContext, frames: Sequence[CaptureFrame], omi
         "sends them; Wireshark reassembles them.",
         f"Timestamps: {clock}.",
         f"Frames: {len(frames)} packets; {omitted} frame(s) the glue suppressed (never transmitted) are omitted.",
+        *(
+            [f"The last {capped} packet(s) are left out: the capture is capped by PIXIT limits.evidence_octets."]
+            if capped
+            else []
+        ),
         f"Packet comments give the transcript index and the suite's decision; '{MALFORMED_ON_PURPOSE}' marks "
         "a frame the suite malformed on purpose (its expert errors are expected).",
     ]
@@ -452,18 +460,29 @@ def write_capture(
     path: Path | str,
     entries: Iterable[TranscriptEntry],
     context: CaptureContext,
+    max_octets: int | None = None,
     frames: Sequence[CaptureFrame] | None = None,
 ) -> CaptureResult:
-    """Write ``entries`` (a transcript's) as a pcapng file at ``path``; returns what was written. ``frames``:
+    """Write ``entries`` (a transcript's) as a pcapng file at ``path``, its packets up to about ``max_octets``
+    (the first ones: their numbers stay those of ``capture_frames``); returns what was written. ``frames``:
     ``capture_frames(entries, context.pan_id)`` when the caller built them already."""
     entries = list(entries)
     if frames is None:
         frames = capture_frames(entries, context.pan_id)
+    capped = 0
+    if max_octets is not None:
+        kept, size = 0, 0
+        for frame in frames:
+            size += len(frame.psdu) + len(frame.comment) + _PACKET_OVERHEAD
+            if size > max_octets:
+                break
+            kept += 1
+        frames, capped = frames[:kept], len(frames) - kept
     omitted = sum(1 for e in entries if e.is_frame and not e.transmitted)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     application = f"gb-ota-conformance {__version__} (harness.evidence.pcap, scapy)"
-    with _CaptureWriter(str(path), section_comment(context, frames, omitted), application) as writer:
+    with _CaptureWriter(str(path), section_comment(context, frames, omitted, capped), application) as writer:
         writer.write_header(None)
         for frame in frames:
             writer.write_packet(_Record(frame.psdu, frame.timestamp, [frame.comment.encode()], frame.epb_direction))
@@ -482,11 +501,13 @@ def write_scenario_capture(
     run_dir: Path | str,
     run_key: str,
     context: CaptureContext,
+    max_octets: int | None = None,
     frames: Sequence[CaptureFrame] | None = None,
 ) -> CaptureResult:
     """``RUN_DIR/evidence/<slug of run_key>/capture.pcapng``: ``run_key`` is the pytest item name, the key every
     evidence writer shares (``harness.reports.evidence_paths``)."""
-    return write_capture(evidence_dir(run_dir, run_key) / CAPTURE_FILENAME, entries, context, frames)
+    path = evidence_dir(run_dir, run_key) / CAPTURE_FILENAME
+    return write_capture(path, entries, context, max_octets, frames)
 
 
 def capture_evidence(
@@ -512,7 +533,8 @@ def capture_evidence(
             channel=None if network is None else int(network.channel),
             clock="virtual" if dut.clock.virtual else "real",
         )
-        result = write_scenario_capture(dut.transcript.entries, run_dir, run_key, context, frames)
+        limit = evidence_limit(dut)
+        result = write_scenario_capture(dut.transcript.entries, run_dir, run_key, context, limit, frames)
     except Exception as err:  # evidence trouble is reported, never turned into the device's verdict
         LOGGER.exception("the capture of %r could not be written", scenario)
         return [("evidence:capture_error", f"{type(err).__name__}: {err}")]

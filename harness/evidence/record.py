@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from harness.evidence.bounds import bounded, bounded_lines, evidence_limit
 from harness.evidence.pcap import CAPTURE_FILENAME, CaptureFrame, capture_evidence, capture_frames
 from harness.reports.evidence_paths import evidence_dir, item_scenario_name
 from harness.reports.text import plain_text
@@ -74,17 +75,22 @@ class Numbering:
         return str(span[0]) if span[0] == span[1] else f"{span[0]}-{span[1]}"
 
 
-def transcript_text(entries: Sequence[TranscriptEntry], numbering: Numbering, title: str) -> str:
+def transcript_text(
+    entries: Sequence[TranscriptEntry], numbering: Numbering, title: str, limit: int | None = None
+) -> str:
     """The transcript for people: one line per entry, led by its capture frame number and its time since
-    the capture's first frame (the transcript's own run-clock stamp is dropped: it counts from the run's start)."""
+    the capture's first frame (the transcript's own run-clock stamp is dropped: it counts from the run's start);
+    at most about ``limit`` characters (``harness.evidence.bounds``)."""
     head = [
         f"# {title}",
         f"# time: seconds since the first frame of {CAPTURE_FILENAME} (Wireshark's Time column); frame: its number",
         "# there ('-': not on the air: a decision of the suite, or a frame it suppressed).",
         f"{'frame':>7} {'time':>11}  entry",
     ]
-    lines = [f"{numbering.frame_of(e):>7} {numbering.relative(e.time):>11.3f}  {_line(e)}" for e in entries]
-    return plain_text("\n".join([*head, *lines]) + "\n")
+    lines = bounded(
+        entries, lambda e: f"{numbering.frame_of(e):>7} {numbering.relative(e.time):>11.3f}  {_line(e)}\n", limit
+    )
+    return plain_text("".join(line + "\n" for line in head) + bounded_lines(lines, limit))
 
 
 def _line(entry: TranscriptEntry) -> str:
@@ -163,6 +169,17 @@ def scenario_evidence(item: Any, dut: Any, run_dir: Path | str | None) -> list[t
     return properties
 
 
+def release_scenario(item: Any, dut: Any) -> None:
+    """Once the scenario's evidence is written: the failure stashed for it (``FAILURE_KEY``, kept by pytest for
+    the whole session) keeps no traceback, and the transcript drops its entries (``Transcript.release``): the
+    failure's traceback, which allure-pytest-bdd keeps for the session too, holds the scenario's adapter and
+    transcript through its frames' locals."""
+    stashed = item.stash.get(FAILURE_KEY, None) if hasattr(item, "stash") else None
+    if stashed is not None:
+        stashed[0].__traceback__ = None
+    dut.transcript.release()
+
+
 def _pan_id(dut: Any) -> int | None:
     network = getattr(getattr(dut.app, "state", None), "network_info", None)
     return None if network is None else int(network.pan_id)
@@ -176,7 +193,7 @@ def _transcript_and_failure(
     folder.mkdir(parents=True, exist_ok=True)
     title = f"Transcript of {item_scenario_name(item) or item.name}, DUT {dut.transcript.dut_eui64 or '?'}"
     path = folder / TRANSCRIPT_FILENAME
-    path.write_text(transcript_text(entries, numbering, title), encoding="utf-8")
+    path.write_text(transcript_text(entries, numbering, title, evidence_limit(dut)), encoding="utf-8")
     properties: list[tuple[str, object]] = [("evidence:transcript", path.relative_to(run_dir).as_posix())]
     stashed = item.stash.get(FAILURE_KEY, None) if hasattr(item, "stash") else None
     if stashed is None:
@@ -220,6 +237,7 @@ __all__ = [
     "VIOLATION_PLOT_FILENAME",
     "Numbering",
     "decisive_frame",
+    "release_scenario",
     "scenario_evidence",
     "transcript_text",
 ]

@@ -973,6 +973,49 @@ PIXIT_ITEMS: Mapping[str, PixitItem] = _pixit(
         default="90s",
         unit=BUDGET_UNIT,
     ),
+    # --- bounds on a scenario's traffic (harness/dut/traffic.py) ---
+    PixitItem(
+        "limits.frames_margin",
+        IntType(minimum=100, maximum=10_000_000),
+        "Frames each way a scenario allows beyond the traffic it expects: for each image the CH offers, "
+        "ImageSize ÷ the block size × (dut.retry_limit + 1), plus one for each request of the suite (status "
+        "reads, stimuli), plus limits.frames_per_minute. Past the sum the device flooded the hub: FAIL, and the "
+        "run goes on.",
+        default=1000,
+        unit="frames",
+        requirements=("CS-22",),
+        assumption=True,
+    ),
+    PixitItem(
+        "limits.frames_per_minute",
+        IntType(minimum=0, maximum=100_000),
+        "Frames each way a scenario allows per minute of its clock time besides its downloads (tunnel polls, "
+        "attribute reports, periodic queries and re-asks). On the virtual clock a flood stops time, so this "
+        "never hides one there.",
+        default=6,
+        unit="frames per minute",
+        requirements=("CS-22",),
+        assumption=True,
+    ),
+    PixitItem(
+        "limits.octets_per_frame",
+        IntType(minimum=128, maximum=65_535),
+        "Longest frame (ZCL or ZDO octets) the hub takes from the device: the CH's tunnel MaxIncomingTransfer"
+        "Size (1500) plus headers, rounded up. A longer frame is recorded cut, routed nowhere, and fails the "
+        "scenario (the device flooded the hub).",
+        default=2048,
+        unit="octets",
+        requirements=("CS-22",),
+        assumption=True,
+    ),
+    PixitItem(
+        "limits.evidence_octets",
+        IntType(minimum=1 << 20, maximum=1 << 34),
+        "Largest evidence file of one scenario (transcript.txt, capture.pcapng, the Allure transcript "
+        "attachments): past it the file keeps its beginning and end and says how much it left out.",
+        default=16 << 20,
+        unit="octets",
+    ),
     # --- GBCS transport assumptions (domain digest §11) ---
     PixitItem(
         "tunnel.get_code",

@@ -12,11 +12,21 @@ whatever the radio. What it does there, in order:
    (``set_ota_handler``) and never to zigpy's Ota cluster, which would answer NO_IMAGE_AVAILABLE or ABORT on
    its own. Without a handler they are swallowed. Profile-wide *replies* (Read_Attributes_rsp,
    Default_Response, ...) are also passed to zigpy, so zigpy's own attribute reads still complete.
-4. **Suppress zigpy's OTA frames**: an outgoing cluster 0x0019 frame that is a cluster command (Image Notify
+4. **Keep zigpy from answering replies**: a profile-wide reply (Default Response, Read_Attributes_rsp, ...)
+   reaches zigpy with its disable-default-response bit set. zigpy answers a reply that matches none of its
+   requests with a Default Response unless the frame disables it, a Default Response included (ZCL forbids
+   answering one), so a device that answers every frame would otherwise ping-pong with it for ever.
+5. **Suppress zigpy's OTA frames**: an outgoing cluster 0x0019 frame that is a cluster command (Image Notify
    from the join interview, any response) or a profile-wide reply is transmitted only when the suite's CH
    sent it (``send_ota_frame``, ``send_raw_zcl`` or inside ``suite_ota_transmit()``). zigpy may still *ask*
    the OTA client (Read_Attributes); it may never *command or answer* it. Suppressed frames stay in the
    tap with a note, as the stimulus the DUT did not get.
+
+A **frame guard** (``set_guard``: the DUT adapter's ``harness.dut.traffic.TrafficGuard``) sees every frame
+first and bounds the work of a scenario: it counts frames both ways, cuts a frame longer than it takes (the
+cut frame is recorded and routed nowhere); once the scenario has its verdict from the device's traffic it
+mutes the suite's answers (recorded as not sent), and once the device flooded the hub it also drops the
+device's frames before anything else sees them (counted, not recorded).
 
 The **reference mode** (``set_mode(GlueMode.REFERENCE)``) keeps only step 2: no tap, no interception, no
 suppression, so zigpy's own stack (its OTA server included) sees and answers everything. It exists for
@@ -33,7 +43,7 @@ import enum
 import inspect
 import logging
 from collections.abc import Awaitable, Callable, Iterator
-from typing import Any
+from typing import Any, Protocol
 
 import zigpy.application
 import zigpy.types as t
@@ -74,10 +84,31 @@ NOTE_REPLY_ALSO_TO_ZIGPY = "; reply also passed to zigpy"
 NOTE_SUITE_CH = "sent by the suite's CH"
 NOTE_SUPPRESSED_IMAGE_NOTIFY = "suppressed: zigpy interview Image Notify"
 NOTE_SUPPRESSED_OTHER = "suppressed: zigpy OTA frame the suite's CH did not send"
+NOTE_SUPPRESSED_ENDED = "suppressed: the scenario has its verdict (the device's traffic); the suite answers no more"
+#: Notes of outgoing frames the glue did not hand to the radio.
+SUPPRESSED_NOTES = frozenset({NOTE_SUPPRESSED_IMAGE_NOTIFY, NOTE_SUPPRESSED_OTHER, NOTE_SUPPRESSED_ENDED})
+NOTE_CUT = "cut to {kept} of {octets} octets: longer than the hub takes, routed nowhere"
+
+#: Frame-control bit of a ZCL header: the receiver sends no Default Response on success (ZCL 2.4.1.1.4).
+DISABLE_DEFAULT_RESPONSE = 0x10
 
 #: (packet as received, its RawFrame). May return an awaitable, which then runs as a task.
 OtaHandler = Callable[[t.ZigbeePacket, RawFrame], Awaitable[None] | None]
 FrameListener = Callable[[RawFrame], None]
+
+
+class FrameGuard(Protocol):
+    """Bounds a scenario's work (``set_guard``); called for every frame before anything else sees it."""
+
+    def admit(self, packet: t.ZigbeePacket, data: bytes) -> bytes | None:
+        """An incoming frame: ``data`` to go on, a shorter prefix of it to record (cut) and route nowhere, or
+        None to drop it unseen (counted by the guard)."""
+        ...
+
+    def send(self, data: bytes) -> bool:
+        """An outgoing frame (counted): False once the scenario has its verdict, so the suite answers the
+        device no more (no exchange with a misbehaving device outlives its verdict)."""
+        ...
 
 
 class GlueMode(enum.StrEnum):
@@ -97,6 +128,7 @@ class HarnessAppMixin(zigpy.application.ControllerApplication):
         super().__init__(config)
         self._frame_listeners: list[FrameListener] = []
         self._ota_handler: OtaHandler | None = None
+        self._guard: FrameGuard | None = None
         self._reference = False
         try:
             self._tap_loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
@@ -119,6 +151,10 @@ class HarnessAppMixin(zigpy.application.ControllerApplication):
                 LOGGER.exception("frame listener %r failed on %r", listener, frame)
         return frame
 
+    def set_guard(self, guard: FrameGuard | None) -> None:
+        """Let ``guard`` see (and bound) every frame first; None removes it."""
+        self._guard = guard
+
     def set_mode(self, mode: GlueMode) -> None:
         """Switch between the suite's path and the remap-only reference path (``make bench``)."""
         self._reference = mode is GlueMode.REFERENCE
@@ -140,6 +176,14 @@ class HarnessAppMixin(zigpy.application.ControllerApplication):
             super().packet_received(packet)
             return
         data = packet.data.serialize()
+        guard = self._guard
+        if guard is not None:
+            admitted = guard.admit(packet, data)
+            if admitted is None:
+                return
+            if len(admitted) < len(data):
+                self._tap(FrameDirection.IN, packet, NOTE_CUT.format(kept=len(admitted), octets=len(data)), admitted)
+                return
         is_ota = _is_ota(packet)
         to_zigpy = not is_ota or _is_reply(data)
         note = ""
@@ -153,7 +197,7 @@ class HarnessAppMixin(zigpy.application.ControllerApplication):
         if to_zigpy:
             if packet.profile_id == SE_PROFILE_ID:
                 packet = packet.replace(profile_id=HA_PROFILE_ID)
-            super().packet_received(packet)
+            super().packet_received(_reply_disabling_default_response(packet, data))
 
     def _call_ota_handler(self, packet: t.ZigbeePacket, frame: RawFrame) -> None:
         assert self._ota_handler is not None
@@ -192,6 +236,8 @@ class HarnessAppMixin(zigpy.application.ControllerApplication):
             else:
                 note = _suppression_note(data)
                 suppressed = bool(note)
+        if self._guard is not None and not self._guard.send(data) and not suppressed:
+            note, suppressed = NOTE_SUPPRESSED_ENDED, True
         self._tap(FrameDirection.OUT, packet, note, data)
         if suppressed:
             return
@@ -278,6 +324,17 @@ def _is_ota(packet: t.ZigbeePacket) -> bool:
 def _is_reply(data: bytes) -> bool:
     parsed = parse_zcl_header(data)
     return parsed is not None and is_zcl_reply(parsed[0])
+
+
+def _reply_disabling_default_response(packet: t.ZigbeePacket, data: bytes) -> t.ZigbeePacket:
+    """``packet`` as zigpy may see it: a profile-wide reply with its disable-default-response bit set (see the
+    module docstring, step 4); any other frame as it is."""
+    if not data or data[0] & DISABLE_DEFAULT_RESPONSE or packet.src_ep == 0 or packet.dst_ep == 0:
+        return packet
+    parsed = parse_zcl_header(data)
+    if parsed is None or not is_zcl_reply(parsed[0]):
+        return packet
+    return packet.replace(data=t.SerializableBytes(bytes([data[0] | DISABLE_DEFAULT_RESPONSE]) + data[1:]))
 
 
 def _suppression_note(data: bytes) -> str:

@@ -79,6 +79,8 @@ class ScenarioResult:
     failed_requirements: list[str] = field(default_factory=list)
     failure_attribution: dict[str, Any] | None = None
     undecided_requirements: list[str] = field(default_factory=list)
+    #: Frames the device sent that nobody asked for (``harness.dut.traffic``; the evidence ``traffic`` says which).
+    unsolicited_frames: int = 0
 
     def requirement_verdict(self, requirement_id: str) -> Verdict | None:
         """What this scenario says about one requirement (None: nothing).
@@ -310,6 +312,7 @@ def combine_repetitions(models: list[Mapping[str, Any]], run_id: str, catalogue:
                 failed_requirements=list(chosen.get("failed_requirements") or []),
                 failure_attribution=chosen.get("failure_attribution"),
                 undecided_requirements=list(chosen.get("undecided_requirements") or []),
+                unsolicited_frames=int(chosen.get("unsolicited_frames") or 0),
             )
         )
         rows.append(

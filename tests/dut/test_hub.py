@@ -17,6 +17,7 @@ from harness.ch.ota_server import Action, Activation, Rule
 from harness.radio.frames import zcl_frame
 from harness.radio.glue import NOTE_SUPPRESSED_IMAGE_NOTIFY
 from harness.transcript import Direction, EntryKind, Role
+from harness.verdicts import TrafficFailure
 
 OTA = Ota.cluster_id
 RSP = Ota.ClientCommandDefs
@@ -156,8 +157,10 @@ def test_an_unparsable_request_is_recorded_malformed_and_answered_malformed_comm
     transcript = joined.transcript
     mark = transcript.mark()
     node.ota_raw(Ota.ServerCommandDefs.image_block.id, b"\x00\x1d\x12\x84")  # truncated Image Block Request
-    node.ota_raw(0x0A, b"")  # no such client→server command
     run(clock.run_for(1))
+    node.ota_raw(0x0A, b"")  # no such client→server command: the device is judged (CS-22), the CH still decides
+    with pytest.raises(TrafficFailure, match="OTA command 0x0A, which the OTA cluster does not define"):
+        run(clock.run_for(1))
     malformed, unknown = transcript.ota_requests(since=mark)
     assert malformed.malformed and malformed.command == "image_block" and malformed.error
     assert not unknown.malformed and unknown.error == "unknown command"
@@ -165,10 +168,8 @@ def test_an_unparsable_request_is_recorded_malformed_and_answered_malformed_comm
     assert [e.command for e in answers] == ["Default_Response", "Default_Response"]
     assert [e.fields["status"] for e in answers] == [Status.MALFORMED_COMMAND, Status.UNSUP_CLUSTER_COMMAND]
     assert answers[0].decision == "served: Default Response MALFORMED_COMMAND to image_block"
-    assert [command.status for _, _, command in node.default_responses] == [
-        Status.MALFORMED_COMMAND,
-        Status.UNSUP_CLUSTER_COMMAND,
-    ]
+    assert [e.transmitted for e in answers] == [True, False]  # after the verdict the suite answers no more
+    assert [command.status for _, _, command in node.default_responses] == [Status.MALFORMED_COMMAND]
 
 
 def test_image_notify_unicast_and_broadcast(joined, hub, node, run, clock, image):

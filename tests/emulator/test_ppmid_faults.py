@@ -483,6 +483,18 @@ def _crash(make_env: EnvFactory, faulty: bool, knob: str) -> None:
     assert env.responsive() is not faulty
 
 
+@scenario("requery-without-pause")
+def _requery(make_env: EnvFactory, faulty: bool, knob: str) -> None:
+    env = _env(make_env, faulty, knob)
+    # The CH holds nothing: NO_IMAGE_AVAILABLE; from the 20th query on it answers no more, so that the ping-pong
+    # of the faulty device (which keeps the virtual clock from advancing) ends and the test can count.
+    env.hub.server.program("query", Rule(Action.DROP, when=lambda _: len(env.hub.named("query_next_image")) >= 20))
+    env.notify()
+    env.run_for(60)
+    # compliant: one query, the next at its query interval (hours later)
+    assert len(env.hub.named("query_next_image")) == (20 if faulty else 1)
+
+
 @scenario("accept-rogue-server")
 def _rogue(make_env: EnvFactory, faulty: bool, knob: str) -> None:
     env = _env(make_env, faulty, knob)

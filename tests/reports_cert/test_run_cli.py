@@ -68,7 +68,7 @@ def test_a_partial_run_exits_0_and_says_incomplete_everywhere(partial) -> None:
     assert "Exit code 0 (INCOMPLETE: the selected scenarios passed" in result.stdout
     statement = json.loads((run_dir / "conformance.json").read_text())
     assert statement["overall"] == "INCOMPLETE" and statement["selection"]["keyword"] == "unicast_image_notify"
-    assert statement["selection"]["ran"] == 1 and len(statement["selection"]["not_run"]) == 54
+    assert statement["selection"]["ran"] == 1 and len(statement["selection"]["not_run"]) == 55
     rows = {r["id"]: r for r in statement["requirements"]}
     assert rows["PZ-27"]["verdict"] is None and rows["PZ-27"]["coverage"].startswith("not run (1 of 7")
     gaps = {r["id"] for r in rows.values() if r["coverage"].startswith("gap")}
@@ -95,7 +95,7 @@ def test_a_lab_fault_stops_the_run_with_one_message_and_exit_3(tmp_path: Path) -
     assert statement["totals"]["ERROR"] == 1  # one scenario met the fault; none after it started
     assert {e["reason"] for e in statement["selection"]["not_run"]} == {"not run: lab fault"}
     assert result.stdout.count("'no_such_vendor_module:Device' cannot be loaded") == 1
-    assert "LAB FAULT" in result.stdout and "54 not run: lab fault" in result.stdout
+    assert "LAB FAULT" in result.stdout and "55 not run: lab fault" in result.stdout
     repeated = _run("run", "--reports-dir", tmp_path, "--run-id", "rep", "--repeat", "3", "--pixit", missing)
     assert repeated.returncode == 3
     assert "stopped on a lab fault; no more repetitions" in repeated.stderr
@@ -195,11 +195,11 @@ def test_a_full_all_pass_run_has_a_short_pdf_whose_tables_fit_the_page(full_run_
     pypdf = pytest.importorskip("pypdf", reason="pypdf reads the PDF back")
     run_dir = full_run_with_pdf
     statement = json.loads((run_dir / "conformance.json").read_text())
-    assert statement["overall"] == "PASS" and statement["totals"]["PASS"] == 55
+    assert statement["overall"] == "PASS" and statement["totals"]["PASS"] == 56
     pages = pypdf.PdfReader(run_dir / PDF_NAME).pages
     assert len(pages) <= 25, len(pages)
     first = " ".join(pages[0].extract_text().split())
-    assert "Verdict PASS" in first and "PASS 55" in first and "33 HCALCS scenarios" in first
+    assert "Verdict PASS" in first and "PASS 56" in first and "33 HCALCS scenarios" in first
     assert "None: no scenario failed" in first
     assert _overflowing_boxes((run_dir / HTML_NAME).read_text()) == []
     assert verify_run_dir(run_dir).valid  # the PDF is part of the signed run

@@ -107,7 +107,7 @@ def test_images_the_profile_does_not_give_are_not_applicable_before_the_run(tmp_
     downgrade = out.split("The device applies its declared downgrade policy to an older image\n", 1)[1]
     assert downgrade.startswith("      needs image:older: the profile gives no pixit.images.older")
     assert "needs image:running: the profile gives no pixit.images.running" in out
-    assert "Will run (50):" in out and "NOT_APPLICABLE (38):" in out  # nothing started, nothing written
+    assert "Will run (51):" in out and "NOT_APPLICABLE (38):" in out  # nothing started, nothing written
 
 
 def test_an_image_of_the_running_version_is_never_used_as_older(tmp_path: Path) -> None:
@@ -134,6 +134,6 @@ def test_a_second_image_identical_to_the_first_is_refused_before_the_run(tmp_pat
 def test_the_dry_run_of_the_emulated_profiles_lists_what_a_run_does(tmp_path: Path, role: str) -> None:
     result = dry_run(tmp_path, PROFILES / f"emulated-{role}.yaml")
     assert result.code == 0, result.err
-    runs = {"ppmid": 55, "hcalcs": 45}[role]
+    runs = {"ppmid": 56, "hcalcs": 46}[role]
     assert f"Will run ({runs}):" in result.out and "ERROR before it starts (0):" in result.out
     assert "clock:  virtual (default for the loopback radio" in result.out
