@@ -22,6 +22,7 @@ conformance: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest tests -q -p no:cacheprovider -n 2 --dist loadgroup
 
 lint: $(STAMP)
