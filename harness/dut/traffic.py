@@ -10,7 +10,10 @@ suite's work per scenario must be bounded").
 
 - frames each way per scenario: the traffic the scenario expects plus a margin. For every image the CH offered
   (a Query Next Image Response SUCCESS), its blocks (ImageSize ÷ the block size: ``ota.max_block_size``, or the
-  device's smaller MaximumDataSize) × (``dut.retry_limit`` + 1); one for each request the suite itself sent
+  device's smaller MaximumDataSize) × (``dut.retry_limit`` + 1), counted again for an offer after the device
+  downloaded that image whole (as many block requests as it has blocks, then its Upgrade End Request): a device
+  may download again what the CH offers again, but asking again without downloading raises nothing, and the
+  cap grows only with traffic the device really asked for; one for each request the suite itself sent
   the device (the status reads, the stimuli: each may be answered); ``limits.frames_per_minute`` for each
   minute of scenario time; and ``limits.frames_margin``. The limit is recomputed only when a counter passes
   it, so the check per frame is one comparison;
@@ -81,6 +84,7 @@ _TUNNEL_CLIENT_COMMANDS = frozenset(SmartEnergyTunneling.server_commands)
 _TUNNEL_FLOW_CONTROL = frozenset({TO_SERVER.ack_transfer_data.id, TO_SERVER.ready_data.id})
 _TRANSFER_REQUESTS = frozenset({Ota.ServerCommandDefs.image_block.id, Ota.ServerCommandDefs.image_page.id})
 _OFFER = Ota.ClientCommandDefs.query_next_image_response.id
+_DOWNLOAD_ENDED = Ota.ServerCommandDefs.upgrade_end.id
 _READ_ATTRIBUTES = foundation.GeneralCommand.Read_Attributes
 _READ_ATTRIBUTES_RSP = foundation.GeneralCommand.Read_Attributes_rsp
 _DEFAULT_RESPONSE = foundation.GeneralCommand.Default_Response
@@ -155,9 +159,14 @@ class TrafficGuard:
         self._build: Callable[[], Exception] | None = None
         self.muted = False  # the suite answers the device no more
         self.quarantined = False  # the hub listens to the device no more
-        #: ImageSize of every image offered, by identity: offering the same file again allows no more traffic
-        #: (its download's retries are in the cap already), so a device cannot raise its cap by asking again.
+        #: ImageSize of every image offered, by identity, and how many downloads of it the cap allows: offering
+        #: the same file again allows no more traffic (its download's retries are in the cap already), so a
+        #: device cannot raise its cap by asking again; only an offer after the device ended a download of it
+        #: (``_ended``: its Upgrade End Request) allows one download more.
         self._offers: dict[tuple[Any, ...], int] = {}
+        self._downloads: dict[tuple[Any, ...], int] = {}
+        self._ended: set[tuple[Any, ...]] = set()  # (manufacturer code, image type, file version)
+        self._blocks_asked: dict[tuple[Any, ...], int] = {}  # block requests per file since its offer counted
         self._asked = 0  # requests the suite sent the device (reads, stimuli): each may be answered
         self._block = self.limits.block_size
         #: (cluster, TSN) of the frames the suite sent the device -> what answers they allow (``_answers_allowed``).
@@ -231,8 +240,11 @@ class TrafficGuard:
             if fields.get("status") == foundation.Status.SUCCESS and fields.get("image_size"):
                 size = int(fields["image_size"])
                 identity = (fields.get("manufacturer_code"), fields.get("image_type"), fields.get("file_version"), size)
-                if identity not in self._offers:
+                if identity not in self._offers or identity[:3] in self._ended:
                     self._offers[identity] = size
+                    self._downloads[identity] = self._downloads.get(identity, 0) + 1
+                    self._ended.discard(identity[:3])
+                    self._blocks_asked[identity[:3]] = 0
                     self._recompute()
 
     # -- the judge ------------------------------------------------------------------------------------------
@@ -254,6 +266,11 @@ class TrafficGuard:
                 self._unsolicited(entry, f"OTA command 0x{command or 0:02X}, which the OTA cluster does not define")
             elif command in _TRANSFER_REQUESTS:
                 self._note_block_size(entry)
+                file = _file_of(entry)
+                if file in self._blocks_asked:
+                    self._blocks_asked[file] += 1
+            elif command == _DOWNLOAD_ENDED and not entry.malformed:
+                self._note_download_ended(_file_of(entry))
         elif cluster == TUNNELING_CLUSTER_ID:
             if not zcl.client_to_server:
                 self._unsolicited(entry, f"the tunnel server command {entry.command}: the device is a tunnel client")
@@ -291,6 +308,12 @@ class TrafficGuard:
                 f"(#{request.index}) did not ask for (it asked for {_ids(sorted(asked))})",
             )
 
+    def _note_download_ended(self, file: tuple[Any, ...]) -> None:
+        """An Upgrade End Request: after a whole download of an offered file, its next offer counts again."""
+        sizes = [size for key, size in self._offers.items() if key[:3] == file]
+        if sizes and self._blocks_asked.get(file, 0) >= math.ceil(max(sizes) / self._block):
+            self._ended.add(file)
+
     def _note_block_size(self, entry: TranscriptEntry) -> None:
         """A device asking for smaller blocks than the CH serves needs more requests: the cap follows it."""
         size = entry.fields.get("maximum_data_size")
@@ -316,8 +339,11 @@ class TrafficGuard:
     @property
     def frame_cap(self) -> int:
         """Frames allowed each way now (they grow with the CH's offers and with scenario time)."""
-        blocks = sum(math.ceil(size / self._block) for size in self._offers.values())
-        return self.limits.frames(blocks, self._asked, self.clock.now() - self.started)
+        return self.limits.frames(self._offered_blocks(), self._asked, self.clock.now() - self.started)
+
+    def _offered_blocks(self) -> int:
+        """Blocks of every download the CH's offers allow (see ``_offers``)."""
+        return sum(math.ceil(size / self._block) * self._downloads[key] for key, size in self._offers.items())
 
     def _recompute(self) -> None:
         self._limit = self.frame_cap
@@ -377,9 +403,11 @@ class TrafficGuard:
         """How the frame cap was derived, for the failure message."""
         limits = self.limits
         minutes = (self.clock.now() - self.started) / 60.0
-        blocks = sum(math.ceil(size / self._block) for size in self._offers.values())
+        blocks = self._offered_blocks()
+        downloads = sum(self._downloads.values())
         return (
-            f"in this scenario: {len(self._offers)} image(s) offered, {blocks:,} blocks of {self._block} octets × "
+            f"in this scenario: {len(self._offers)} image(s) offered for {downloads} download(s), {blocks:,} blocks "
+            f"of {self._block} octets × "
             f"{limits.retry_limit + 1} attempts, {self._asked:,} requests of the suite (status reads, stimuli), "
             f"{minutes:.1f} min × {limits.frames_per_minute}/min, margin {limits.frames_margin:,}; a device that "
             "needs more raises PIXIT limits.frames_margin"
@@ -425,6 +453,12 @@ class TrafficGuard:
             "unsolicited": list(self.unsolicited_notes),
             "verdict": None if self.failure is None else str(self.failure),
         }
+
+
+def _file_of(entry: TranscriptEntry) -> tuple[Any, ...]:
+    """(manufacturer code, image type, file version) a device's OTA request names (None where malformed)."""
+    fields = entry.fields
+    return (fields.get("manufacturer_code"), fields.get("image_type"), fields.get("file_version"))
 
 
 def _answers_allowed(entry: TranscriptEntry, zcl: Any) -> int:

@@ -552,7 +552,9 @@ def draw(role: str, seed: int, *, knob: str | None = None, clock: str = "virtual
 # -- the bench: profile, images, settings --------------------------------------------------------------------
 def write_bench(v: Variation, directory: Path) -> Path:
     """Write the profile a vendor would write for ``v`` (and its images and the emulator's settings) into
-    ``directory``; returns the profile's path."""
+    ``directory``; returns the profile's path. The paths it writes are absolute: a profile resolves relative
+    paths from its own folder, so a relative ``directory`` would be counted twice."""
+    directory = directory.resolve()
     directory.mkdir(parents=True, exist_ok=True)
     data = yaml.safe_load((PROFILES_DIR / f"emulated-{v.role}.yaml").read_text(encoding="utf-8"))
     data["device"]["description"] = f"Reference {v.role.upper()} under variation {v.label}: {v.summary()}"

@@ -239,7 +239,8 @@ def write_vendor_bench(
     ``GB.MFR_SIGNATURE.EMULATOR_CONVENTION: false``, and a test PKI written to ``directory/keys`` and named by
     ``keys.store`` (the device's own keys, as provisioned; an HCALCS's images are gb-signed by its supplier, so
     the device and the suite trust the same supplier). ``vendor_key`` signs the images (default: a new key);
-    ``hardware_range`` goes in their headers. Returns the profile's path."""
+    ``hardware_range`` goes in their headers. Returns the profile's path. The paths it writes are absolute (a
+    profile resolves relative paths from its own folder: a relative ``directory`` would count twice)."""
     import dataclasses
 
     import yaml
@@ -247,6 +248,7 @@ def write_vendor_bench(
     from harness.crypto.eui64 import Eui64
     from harness.crypto.pki import DEFAULT_PARTIES, TestPki
 
+    directory = directory.resolve()
     data = yaml.safe_load(base_profile.read_text(encoding="utf-8"))
     pixit, dut = data["pixit"], data["pixit"]["dut"]
     role = data["device"]["role"]

@@ -14,8 +14,9 @@ import pytest
 
 from harness.emulator.faults import FAULTS
 from harness.emulator.hcalcs_faults import HCALCS_FAULTS
-from harness.emulator.variation import Variation, draw
-from tests.selfcheck.variation import REAL_CLOCK_WALL_S, SuiteRun, report, run_many
+from harness.emulator.variation import Variation, draw, write_bench
+from tests.selfcheck.variation import REAL_CLOCK_WALL_S, SuiteRun, report, run_many, run_suite
+from tests.selfcheck.warm_runs import LEAN_RUN
 
 pytestmark = pytest.mark.xdist_group("variation")
 
@@ -103,3 +104,26 @@ def test_a_failure_message_names_the_seed_and_the_command_that_reproduces_it(tmp
     assert "seed 99" in message and v.summary() in message
     command = ".venv/bin/python -m tests.selfcheck.variation --role ppmid --seed 99 --knob status-stuck"
     assert f"reproduce: {command}" in message
+
+
+#: Seeds that found a defect in a nightly `make variation`, rerun on the scenarios that showed it: (device, seed,
+#: pytest -k selection, what it found).
+FOUND = [
+    (
+        "hcalcs",
+        366422779,
+        "future_dated",
+        "a compliant HCALCS querying every 222 s downloads the image the CH offers again, 7 times in 26 min; the "
+        "frame cap counted an image offered again once and failed 7 future-dated CS06 scenarios under CS-22",
+    ),
+]
+
+
+@pytest.mark.parametrize(("role", "seed", "selection", "found"), FOUND, ids=[f"{r}-{s}" for r, s, *_ in FOUND])
+def test_a_seed_that_once_found_a_defect_passes(tmp_path: Path, role: str, seed: int, selection: str, found: str):
+    v = draw(role, seed)
+    profile = write_bench(v, tmp_path / "bench")
+    run = run_suite(profile, [*LEAN_RUN, "-k", selection], reports_dir=tmp_path, run_id=v.label)
+    ran = [s for s in run.scenarios if s["verdict"] != "NOT_APPLICABLE"]
+    problems = [f"  {s['verdict']} {s['scenario']}: {s['message'][:300]}" for s in ran if s["verdict"] != "PASS"]
+    assert ran and not problems, f"{found}\n" + report(v, run, problems)

@@ -20,6 +20,7 @@ from harness.emulator.vendor_image import (
     write_vendor_bench,
 )
 from harness.ota.manufacturer import ManufacturerStatus
+from harness.profile import load_profile
 from tests.lab.lab_support import RunResult, run_cli
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -137,3 +138,11 @@ def test_the_dry_run_of_the_emulated_profiles_lists_what_a_run_does(tmp_path: Pa
     runs = {"ppmid": 56, "hcalcs": 46}[role]
     assert f"Will run ({runs}):" in result.out and "ERROR before it starts (0):" in result.out
     assert "clock:  virtual (default for the loopback radio" in result.out
+
+
+def test_a_bench_written_into_a_relative_folder_loads(tmp_path, monkeypatch):
+    """`make variation` passes a relative reports folder: the profile's paths must not count it twice."""
+    monkeypatch.chdir(tmp_path)
+    profile = write_vendor_bench(Path("reports") / "bench", PROFILES / "emulated-hcalcs.yaml")
+    loaded = load_profile(profile)
+    assert Path(str(loaded.pixit_value("images.newer"))).is_file()
