@@ -507,13 +507,27 @@ async def _power_cycle(state: ScenarioState) -> None:
     had requested before it: a switch may cut some time after the suite decided, and what the device did
     meanwhile happened before the power cycle, not after it (PZ-26)."""
     cycle = await state.dut.power_cycle()
-    state.power_cycle_mark = cycle.loss_mark
+    state.power_cycle_mark = _after_in_flight(state, cycle.loss_mark, cycle.loss_time)
     state.offsets_before_power_cycle = [
         int(e.fields["file_offset"])
         for e in state.transcript.ota_requests("image_block", since=state.start_mark)
-        if e.index < cycle.loss_mark and not e.malformed and "file_offset" in e.fields
+        if e.index < state.power_cycle_mark and not e.malformed and "file_offset" in e.fields
     ]
     await state.dut.join(state.budget("join"))
+
+
+def _after_in_flight(state: ScenarioState, loss_mark: int, loss_time: float) -> int:
+    """The first transcript entry after the power cycle: after the loss, and after the device's frames that were
+    already in the air when it lost power (they reach the hub up to one crossing of the link later: on a 50-ms
+    link a PPMID that asked for its next block just before the cut, and resumed there, FAILed PZ-26)."""
+    in_flight_until = loss_time + _round_trip_s(state)
+    mark = loss_mark
+    for entry in state.transcript.since(loss_mark):
+        if entry.time > in_flight_until:
+            break
+        if entry.is_frame and entry.direction is Direction.FROM_DUT:
+            mark = entry.index + 1
+    return mark
 
 
 @when(parsers.re(rf"{DUT} is power-cycled as soon as the Communications Hub has told it to activate"))

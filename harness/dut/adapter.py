@@ -558,9 +558,22 @@ class DutAdapter:
         return values[name]
 
     async def assert_operational(self, budget: Budget | None = None) -> None:
-        """FAIL unless the DUT, joined when the scenario began, still answers a Basic Read Attributes."""
+        """FAIL unless the DUT, joined when the scenario began, still answers a Basic Read Attributes.
+
+        A DUT that announces itself (Device_annce) while the read waits was restarting (its activation's reboot,
+        say): the read was lost, not ignored, so it is asked once more before any verdict (a compliant PPMID
+        whose activation after a power cycle rebooted it just as the suite asked got a false CS-10 FAIL)."""
         budget = budget or self._budget("attribute_read")
-        if not await self.is_operational(budget):
+        mark = self.transcript.mark()
+        operational = await self.is_operational(budget)
+        if not operational and self._announced_since(mark):
+            self.transcript.record_decision(
+                "the DUT announced itself (restarted) while the read waited: it is read once more",
+                by="adapter",
+                direction=Direction.OTHER,
+            )
+            operational = await self.is_operational(budget)
+        if not operational:
             raise DeviceFailure(
                 failure_message(
                     f"the DUT to answer a Basic Read Attributes within {budget}",
@@ -569,6 +582,9 @@ class DutAdapter:
                 budget=budget,
                 stimulus="a Basic Read Attributes",  # the report shows that request's frame and the budget's end
             )
+
+    def _announced_since(self, mark: int) -> bool:
+        return any(e.direction is Direction.FROM_DUT and e.matches("Device_annce") for e in self.transcript.since(mark))
 
     def watch_upgrade_status(self) -> None:
         """Sample ImageUpgradeStatus now and at each OTA request of the DUT (one read in flight at a time),

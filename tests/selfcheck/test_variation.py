@@ -116,6 +116,21 @@ FOUND = [
         "a compliant HCALCS querying every 222 s downloads the image the CH offers again, 7 times in 26 min; the "
         "frame cap counted an image offered again once and failed 7 future-dated CS06 scenarios under CS-22",
     ),
+    (
+        "ppmid",
+        2615106373,
+        "resumes_an_interrupted",
+        "on a 50-ms link the PPMID asked for its next block just before the power switch cut (50 ms after its "
+        "command); the request reached the hub after the cut, was counted after the power cycle, and PZ-26 FAILed "
+        "a device that resumed exactly where it had stopped (4 of 30 nightly seeds)",
+    ),
+    (
+        "ppmid",
+        1292508154,
+        "power_loss_during_activation",
+        "after the power cycle the PPMID re-asked, was told to activate and rebooted just as the suite read Basic "
+        "to see it working: the read was lost in the reboot and CS-10 FAILed a device that came back at once",
+    ),
 ]
 
 
