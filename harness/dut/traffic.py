@@ -14,9 +14,10 @@ suite's work per scenario must be bounded").
   downloaded that image whole (as many block requests as it has blocks, then its Upgrade End Request): a device
   may download again what the CH offers again, but asking again without downloading raises nothing, and the
   cap grows only with traffic the device really asked for; one for each request the suite itself sent
-  the device (the status reads, the stimuli: each may be answered); ``limits.frames_per_minute`` for each
-  minute of scenario time; and ``limits.frames_margin``. The limit is recomputed only when a counter passes
-  it, so the check per frame is one comparison;
+  the device (the status reads, the stimuli: each may be answered); ``limits.frames_per_minute`` and the
+  device's tunnel GETs (60 ÷ ``tunnel.poll_interval``) for each minute of scenario time; and
+  ``limits.frames_margin``. The limit is recomputed only when a counter passes it, so the check per frame is
+  one comparison;
 - octets per frame (``limits.octets_per_frame``): a longer frame is recorded cut and routed nowhere;
 - the suite's own frames: twice the frame cap (its answers multiply only for Image Page Requests);
 - octets from the device per scenario: one 127-octet PSDU for each frame allowed;
@@ -109,10 +110,15 @@ class TrafficLimits:
     evidence_octets: int
     block_size: int
     retry_limit: int
+    #: The device's tunnel GETs per minute, from its declared ``tunnel.poll_interval``: a device polling every 5 s
+    #: sends 12 a minute, as it declared, over and above ``frames_per_minute`` (a compliant PPMID doing so FAILed
+    #: CS-22 after three hours of an UpgradeTime 0xFFFFFFFF wait).
+    tunnel_polls_per_minute: float = 0.0
 
     @classmethod
     def from_profile(cls, profile: Profile) -> TrafficLimits:
         value = profile.pixit_value
+        poll = value("tunnel.poll_interval")
         return cls(
             frames_margin=int(value("limits.frames_margin")),
             frames_per_minute=int(value("limits.frames_per_minute")),
@@ -120,12 +126,18 @@ class TrafficLimits:
             evidence_octets=int(value("limits.evidence_octets")),
             block_size=int(value("ota.max_block_size")),
             retry_limit=int(value("dut.retry_limit")),
+            tunnel_polls_per_minute=60.0 / float(poll) if poll else 0.0,
         )
+
+    @property
+    def background_per_minute(self) -> float:
+        """Frames each way a minute besides the downloads: ``frames_per_minute`` and the declared tunnel polls."""
+        return self.frames_per_minute + self.tunnel_polls_per_minute
 
     def frames(self, blocks: int, asked: int, seconds: float) -> int:
         """Frames allowed each way for downloads of ``blocks`` blocks, ``asked`` requests of the suite (each may
         be answered: the status reads, the stimuli) and ``seconds`` of scenario time."""
-        background = int(max(0.0, seconds) / 60.0 * self.frames_per_minute)
+        background = int(max(0.0, seconds) / 60.0 * self.background_per_minute)
         return self.frames_margin + blocks * (self.retry_limit + 1) + asked + background
 
 
@@ -409,7 +421,8 @@ class TrafficGuard:
             f"in this scenario: {len(self._offers)} image(s) offered for {downloads} download(s), {blocks:,} blocks "
             f"of {self._block} octets × "
             f"{limits.retry_limit + 1} attempts, {self._asked:,} requests of the suite (status reads, stimuli), "
-            f"{minutes:.1f} min × {limits.frames_per_minute}/min, margin {limits.frames_margin:,}; a device that "
+            f"{minutes:.1f} min × {limits.background_per_minute:.3g}/min (limits.frames_per_minute and the tunnel "
+            f"polls of tunnel.poll_interval), margin {limits.frames_margin:,}; a device that "
             "needs more raises PIXIT limits.frames_margin"
         )
 

@@ -979,7 +979,8 @@ PIXIT_ITEMS: Mapping[str, PixitItem] = _pixit(
         IntType(minimum=100, maximum=10_000_000),
         "Frames each way a scenario allows beyond the traffic it expects: for each image the CH offers, "
         "ImageSize ÷ the block size × (dut.retry_limit + 1), plus one for each request of the suite (status "
-        "reads, stimuli), plus limits.frames_per_minute. Past the sum the device flooded the hub: FAIL, and the "
+        "reads, stimuli), plus limits.frames_per_minute and the tunnel polls of tunnel.poll_interval for each "
+        "minute. Past the sum the device flooded the hub: FAIL, and the "
         "run goes on.",
         default=1000,
         unit="frames",
@@ -989,9 +990,9 @@ PIXIT_ITEMS: Mapping[str, PixitItem] = _pixit(
     PixitItem(
         "limits.frames_per_minute",
         IntType(minimum=0, maximum=100_000),
-        "Frames each way a scenario allows per minute of its clock time besides its downloads (tunnel polls, "
-        "attribute reports, periodic queries and re-asks). On the virtual clock a flood stops time, so this "
-        "never hides one there.",
+        "Frames each way a scenario allows per minute of its clock time besides its downloads and its tunnel "
+        "polls (counted from tunnel.poll_interval): attribute reports, periodic queries and re-asks. On the "
+        "virtual clock a flood stops time, so this never hides one there.",
         default=6,
         unit="frames per minute",
         requirements=("CS-22",),

@@ -131,6 +131,20 @@ FOUND = [
         "after the power cycle the PPMID re-asked, was told to activate and rebooted just as the suite read Basic "
         "to see it working: the read was lost in the reboot and CS-10 FAILed a device that came back at once",
     ),
+    (
+        "ppmid",
+        689890118,
+        "resumes_an_interrupted",
+        "a power switch declared to cut 0 ms after its command cut 1 ms later; the PPMID's last block request, "
+        "made before the cut, counted as after it and PZ-26 FAILed a device that resumed where it stopped",
+    ),
+    (
+        "ppmid",
+        2892363918,
+        "upgradetime_0xffffffff",
+        "a PPMID polling its tunnel every 5 s, as its profile declares, sent 12 GETs a minute against a frame cap "
+        "of 6 a minute: after three hours of an UpgradeTime 0xFFFFFFFF wait it FAILed CS-22",
+    ),
 ]
 
 
