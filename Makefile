@@ -46,10 +46,11 @@ clean:
 	rm -rf $(VENV) reports/*/ .pytest_cache
 
 # The variation self-check's nightly part: SEEDS new random seeds, each on both reference emulators (virtual
-# clock); statements, benches and summary.md under reports/variation/<UTC time>/ (docs/variation.md).
+# clock), and every fault knob once on a new seed of its own; statements, benches and summary.md under
+# reports/variation/<UTC time>/ (docs/variation.md).
 SEEDS ?= 10
 variation: $(STAMP)
-	$(BIN)/python -m tests.selfcheck.variation --seeds $(SEEDS) --reports-dir reports/variation
+	$(BIN)/python -m tests.selfcheck.variation --seeds $(SEEDS) --knobs --reports-dir reports/variation
 
 bench: $(STAMP)
 	$(BIN)/python -m harness.perf.bench -o reports/bench.json

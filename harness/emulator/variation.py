@@ -370,10 +370,19 @@ GATES: Mapping[str, tuple[str, object]] = {
 
 @cache
 def knob_requirements(role: str, knob: str) -> frozenset[str]:
+    return frozenset(_faults(role)[knob].requirements)
+
+
+def knob_names(role: str) -> list[str]:
+    """Every fault knob of the reference emulator of ``role``, sorted."""
+    return sorted(_faults(role))
+
+
+def _faults(role: str) -> Mapping[str, Any]:
     from harness.emulator.faults import FAULTS
     from harness.emulator.hcalcs_faults import HCALCS_FAULTS
 
-    return frozenset((FAULTS if role == "ppmid" else HCALCS_FAULTS)[knob].requirements)
+    return FAULTS if role == "ppmid" else HCALCS_FAULTS
 
 
 @cache

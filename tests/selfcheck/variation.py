@@ -9,7 +9,10 @@ knob's few scenarios), or as a subprocess, as an operator types it, when no warm
 As a command (what ``make variation SEEDS=N`` runs, and what every failure message quotes)::
 
     python -m tests.selfcheck.variation --role ppmid --seed 1234 [--knob NAME] [--clock real]
-    python -m tests.selfcheck.variation --seeds 20 [--reports-dir reports/variation]
+    python -m tests.selfcheck.variation --seeds 20 [--knobs] [--reports-dir reports/variation]
+
+``--knobs`` adds every fault knob of both devices once, each under a new seed of its own: a knob that a
+configuration hides is a finding too (the judgement lets a defect through).
 """
 
 from __future__ import annotations
@@ -30,7 +33,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from harness.emulator.variation import ROLES, Variation, draw, knob_requirements, violations, write_bench
+from harness.emulator.variation import (
+    ROLES,
+    Variation,
+    draw,
+    knob_names,
+    knob_requirements,
+    violations,
+    write_bench,
+)
 from tests.selfcheck.warm_runs import LEAN_RUN, WarmRunner
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -270,6 +281,7 @@ def _markdown(summary: dict[str, Any]) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.selfcheck.variation", description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=int, help="run this many random seeds on each device (nightly)")
+    parser.add_argument("--knobs", action="store_true", help="with --seeds: also every fault knob, each on a new seed")
     parser.add_argument("--role", choices=ROLES, help="with --seed: one device")
     parser.add_argument("--seed", type=int, help="with --role: reproduce this seed")
     parser.add_argument("--knob", help="with --role and --seed: the knob's run")
@@ -280,6 +292,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.seeds is not None:
         seeds = [secrets.randbelow(1 << 32) for _ in range(args.seeds)]
         variations = [draw(role, seed, clock=args.clock) for seed in seeds for role in ROLES]
+        if args.knobs:
+            variations += [
+                draw(role, secrets.randbelow(1 << 32), knob=knob, clock=args.clock)
+                for role in ROLES
+                for knob in knob_names(role)
+            ]
     elif args.role and args.seed is not None:
         variations = [draw(args.role, args.seed, knob=args.knob, clock=args.clock)]
     else:
