@@ -145,6 +145,11 @@ def _pytest_args(args: argparse.Namespace, run_dir: Path, allure_dir: Path) -> l
         "no:cacheprovider",
         "-p",
         "no:hypothesispytest",  # the suite's own tests' plugin: it imports hypothesis (0.2 s) to report nothing
+        # pytest-bdd is imported before the session (the run's setup reads the features with its parser), so pytest
+        # cannot rewrite its asserts, which it has none the operator reads: say nothing about it (the step modules,
+        # whose asserts do matter, are registered for rewriting before they are imported: conftest.py).
+        "-W",
+        "ignore:Module already imported so cannot be rewritten; pytest_bdd:pytest.PytestAssertRewriteWarning",
         f"--junitxml={run_dir / 'junit.xml'}",
         f"--alluredir={allure_dir}",
         f"--run-dir={run_dir}",
