@@ -1155,6 +1155,21 @@ class Transcript:
             predicate=lambda e: e.is_cluster_command and e.zcl is not None and e.zcl.client_to_server,
         )
 
+    def block_round_trip(self, since: int | None = None) -> float:
+        """The shortest time the link took from an Image Block Response the hub delivered to the device's next
+        block request: the answer crossing the air, the device turning round, its request crossing back (0 when
+        nothing shows it)."""
+        turns: list[float] = []
+        sent: float | None = None
+        for entry in self.since(since):
+            if entry.direction is Direction.FROM_DUT and entry.is_ota and entry.matches("image_block"):
+                if not entry.malformed and sent is not None:
+                    turns.append(entry.time - sent)
+                sent = None
+            elif entry.direction is Direction.TO_DUT and entry.matches("image_block_response") and entry.delivered:
+                sent = entry.time
+        return max(0.0, min(turns, default=0.0))
+
     def ota_responses(
         self, command: str | int | None = None, since: int | None = None, *, include_suppressed: bool = False
     ) -> list[TranscriptEntry]:

@@ -189,7 +189,8 @@ def write_evidence_files(request: pytest.FixtureRequest, state: ScenarioState) -
     changes a verdict (the self-check's warm runs leave it out: ``tests/selfcheck/verdicts_only.py``)."""
     transcript = state.transcript
     run_dir = request.config.getoption("--run-dir", None)
-    request.node.user_properties.extend(scenario_evidence(request.node, state.dut, run_dir))
+    files = scenario_evidence(request.node, state.dut, run_dir)
+    request.node.user_properties.extend(files)
     if run_dir and request.config.getoption("--transfer-plots") == "on":  # plain test runs skip the drawing
         clock = "virtual" if state.clock.virtual else "real"
         if plots := record_transfer_plots(transcript, Path(run_dir), request.node.name, clock=clock):
@@ -199,7 +200,7 @@ def write_evidence_files(request: pytest.FixtureRequest, state: ScenarioState) -
 
         # The transcript.txt just written (frame numbers and times of the capture, bounded like the capture)
         # when there is one: rendering the transcript again would cost as much as writing it.
-        written = dict(request.node.user_properties).get("evidence:transcript")
+        written = dict(files).get("evidence:transcript")
         limit = state.dut.traffic.limits.evidence_octets
         text = allure.attachment_type.TEXT
         if run_dir and written:

@@ -507,32 +507,13 @@ async def _power_cycle(state: ScenarioState) -> None:
     had requested before it: a switch may cut some time after the suite decided, and what the device did
     meanwhile happened before the power cycle, not after it (PZ-26)."""
     cycle = await state.dut.power_cycle()
-    state.power_cycle_mark = _after_in_flight(state, cycle.loss_mark, cycle.loss_time)
+    state.power_cycle_mark = cycle.loss_mark
     state.offsets_before_power_cycle = [
         int(e.fields["file_offset"])
         for e in state.transcript.ota_requests("image_block", since=state.start_mark)
         if e.index < state.power_cycle_mark and not e.malformed and "file_offset" in e.fields
     ]
     await state.dut.join(state.budget("join"))
-
-
-def _after_in_flight(state: ScenarioState, loss_mark: int, loss_time: float) -> int:
-    """The first transcript entry after the power cycle: after the loss, and after the device's frames that were
-    already in the air when it lost power (they reach the hub up to one crossing of the link later: on a 50-ms
-    link a PPMID that asked for its next block just before the cut, and resumed there, FAILed PZ-26) or that a
-    declared switch latency a little short of the real one puts after it (the judge's timing tolerance: a
-    switch declared at 0 ms that cut 1 ms later made the same false FAIL). A device frame there, before the
-    device announced itself again (its Device_annce after the reboot), proves it still had power."""
-    in_flight_until = loss_time + max(_round_trip_s(state), TIMING_TOLERANCE_S)
-    mark = loss_mark
-    for entry in state.transcript.since(loss_mark):
-        if entry.time > in_flight_until:
-            break
-        if entry.is_frame and entry.direction is Direction.FROM_DUT:
-            if entry.matches("Device_annce"):
-                break  # back from the power cycle: what follows is after it
-            mark = entry.index + 1
-    return mark
 
 
 @when(parsers.re(rf"{DUT} is power-cycled as soon as the Communications Hub has told it to activate"))
@@ -1080,7 +1061,7 @@ def reasks(scenario_state: ScenarioState) -> None:
     The device's own timer starts when the hub's answer reaches it, which the transcript shows only as the
     hub sending it, and its next request arrives after crossing the air again: a device that re-asks exactly
     on its period is seen a round trip later. The allowance is that round trip as this link shows it
-    (``_round_trip_s``), plus the coordinator's timestamp spread."""
+    (``Transcript.block_round_trip``), plus the coordinator's timestamp spread."""
     state = scenario_state
     waits = state.transcript.delivered_to_dut(
         "upgrade_end_response", state.start_mark, predicate=lambda e: e.fields.get("upgrade_time") == UPGRADE_TIME_WAIT
@@ -1093,27 +1074,12 @@ def reasks(scenario_state: ScenarioState) -> None:
     times = [waits[0].time] + [e.time for e in ends] + [state.clock.now()]
     longest = max(b - a for a, b in pairwise(times))
     limit = float(state.profile.pixit_value("budgets.upgrade_end_reask"))
-    round_trip = _round_trip_s(state)
+    round_trip = state.transcript.block_round_trip(since=state.start_mark)
     assert longest <= limit + round_trip + TIMING_TOLERANCE_S, failure_message(
         f"an Upgrade End Request at least every {limit / 60:g} min after UpgradeTime 0xFFFFFFFF at "
         f"t={waits[0].time:.3f} s (allowing the link's round trip of {round_trip:.3f} s)",
         f"{longest / 60:.1f} min ({longest:.3f} s) without one ({len(ends)} requests)",
     )
-
-
-def _round_trip_s(state: ScenarioState) -> float:
-    """The shortest time this scenario's link took from a block the hub sent to the device's next request: an
-    answer crossing the air, the device turning round, its request crossing back (0 when nothing shows it)."""
-    turns: list[float] = []
-    sent: float | None = None
-    for entry in state.transcript.since(state.start_mark):
-        if _is_request(entry, "image_block"):
-            if sent is not None:
-                turns.append(entry.time - sent)
-            sent = None
-        elif entry.direction is Direction.TO_DUT and entry.matches("image_block_response") and entry.delivered:
-            sent = entry.time
-    return max(0.0, min(turns, default=0.0))
 
 
 @then(parsers.re(rf"{DUTS} upgrade status went through Normal, Download in progress, Download complete and Normal"))

@@ -66,6 +66,7 @@ from harness.radio.glue import HarnessAppMixin
 from harness.radio.state import NetworkStateDir
 from harness.transcript import Direction, Transcript, TranscriptEntry
 from harness.verdicts import (
+    TIMING_TOLERANCE_S,
     DeviceFailure,
     Inconclusive,
     LabError,
@@ -78,6 +79,11 @@ from harness.zigbee.tunneling import TunnelConfig
 
 LOGGER = logging.getLogger(__name__)
 T = TypeVar("T")
+
+
+def _is_announcement(entry: TranscriptEntry) -> bool:
+    """The device's Device_annce: it (re)joined, so it has power again."""
+    return entry.direction is Direction.FROM_DUT and entry.matches("Device_annce")
 
 
 #: How the PIXIT budgets of the bench itself (not of the device) are named in messages.
@@ -584,7 +590,7 @@ class DutAdapter:
             )
 
     def _announced_since(self, mark: int) -> bool:
-        return any(e.direction is Direction.FROM_DUT and e.matches("Device_annce") for e in self.transcript.since(mark))
+        return any(_is_announcement(e) for e in self.transcript.since(mark))
 
     def watch_upgrade_status(self) -> None:
         """Sample ImageUpgradeStatus now and at each OTA request of the DUT (one read in flight at a time),
@@ -677,13 +683,16 @@ class DutAdapter:
         else:
             loss = await self._power_cycle_command(off_for, budget)
         timed = loss.source in (PowerLossSource.PIXIT_LATENCY, PowerLossSource.RADIO)
+        # The device's frames already in the air at the cut reach the hub up to one crossing of the link later,
+        # and a declared switch latency may be a little short of the real one (the judge's timing tolerance):
+        # frames of the device that soon after, before it announces itself again, were sent before the cut.
+        in_flight_until = loss.time + max(self.transcript.block_round_trip(), TIMING_TOLERANCE_S)
         heard = await self.transcript.wait_for(
-            lambda e: e.direction is Direction.FROM_DUT and (not timed or e.time > loss.time),
+            lambda e: e.direction is Direction.FROM_DUT and (e.time > in_flight_until or _is_announcement(e)),
             budget,
             since=loss.mark,
         )
-        if timed:  # a frame of the very instant of the cut is the device's last one before it
-            loss = dataclasses.replace(loss, mark=self._first_after(loss.time, loss.mark))
+        loss = dataclasses.replace(loss, mark=self._after_in_flight(loss, timed, in_flight_until))
         result = PowerCycleResult(method, heard is not None, loss.mark, loss.time, loss.source, loss.detail)
         self.transcript.record_decision(
             f"power lost at t={loss.time:.3f} s ({loss.source.value}: {loss.detail})",
@@ -782,9 +791,7 @@ class DutAdapter:
         """Where the transcript shows the power went: the device's last frame before the silence that ends in its
         rejoin (its Device_annce). Without a rejoin announcement, the end of the power hook (the hook is then
         assumed to return only once the power is back: docs/hardware.md)."""
-        rejoin = await self.transcript.wait_for(
-            lambda e: e.direction is Direction.FROM_DUT and e.matches("Device_annce"), budget, since=mark
-        )
+        rejoin = await self.transcript.wait_for(_is_announcement, budget, since=mark)
         if rejoin is None:
             return _PowerLoss(
                 end_mark,
@@ -805,6 +812,20 @@ class DutAdapter:
             f"its last frame {last.command or last.cluster} at t={last.time:.3f} s, its rejoin at t={rejoin.time:.3f} s"
         )
         return _PowerLoss(last.index + 1, last.time, PowerLossSource.EVIDENCE, detail)
+
+    def _after_in_flight(self, loss: _PowerLoss, timed: bool, in_flight_until: float) -> int:
+        """The first entry after the cut: past the entries of its very instant when it is timed (only the
+        device's last frames can be there: it needs time to boot again), and past the device's frames in the
+        air at the cut (``in_flight_until``, before its Device_annce). On a 50-ms link a PPMID that asked for
+        its next block just before the cut, and resumed there, FAILed PZ-26; so did one whose switch, declared
+        at 0 ms, cut 1 ms later."""
+        mark = self._first_after(loss.time, loss.mark) if timed else loss.mark
+        for entry in self.transcript.since(loss.mark):
+            if entry.time > in_flight_until or _is_announcement(entry):
+                break
+            if entry.is_frame and entry.direction is Direction.FROM_DUT:
+                mark = max(mark, entry.index + 1)
+        return mark
 
     def _first_after(self, time: float, since: int) -> int:
         """The first transcript entry (from ``since``) later than ``time``: entries before it are before the cut

@@ -171,12 +171,11 @@ class TrafficGuard:
         self._build: Callable[[], Exception] | None = None
         self.muted = False  # the suite answers the device no more
         self.quarantined = False  # the hub listens to the device no more
-        #: ImageSize of every image offered, by identity, and how many downloads of it the cap allows: offering
+        #: How many downloads of every image offered the cap allows, by identity (its ImageSize last): offering
         #: the same file again allows no more traffic (its download's retries are in the cap already), so a
-        #: device cannot raise its cap by asking again; only an offer after the device ended a download of it
-        #: (``_ended``: its Upgrade End Request) allows one download more.
-        self._offers: dict[tuple[Any, ...], int] = {}
-        self._downloads: dict[tuple[Any, ...], int] = {}
+        #: device cannot raise its cap by asking again; only an offer after the device downloaded it whole
+        #: (``_ended``: every block asked for, then its Upgrade End Request) allows one download more.
+        self._downloads: dict[tuple[Any, ...], int] = {}  # (mfr, type, version, ImageSize) -> downloads allowed
         self._ended: set[tuple[Any, ...]] = set()  # (manufacturer code, image type, file version)
         self._blocks_asked: dict[tuple[Any, ...], int] = {}  # block requests per file since its offer counted
         self._asked = 0  # requests the suite sent the device (reads, stimuli): each may be answered
@@ -252,8 +251,7 @@ class TrafficGuard:
             if fields.get("status") == foundation.Status.SUCCESS and fields.get("image_size"):
                 size = int(fields["image_size"])
                 identity = (fields.get("manufacturer_code"), fields.get("image_type"), fields.get("file_version"), size)
-                if identity not in self._offers or identity[:3] in self._ended:
-                    self._offers[identity] = size
+                if identity not in self._downloads or identity[:3] in self._ended:
                     self._downloads[identity] = self._downloads.get(identity, 0) + 1
                     self._ended.discard(identity[:3])
                     self._blocks_asked[identity[:3]] = 0
@@ -322,7 +320,7 @@ class TrafficGuard:
 
     def _note_download_ended(self, file: tuple[Any, ...]) -> None:
         """An Upgrade End Request: after a whole download of an offered file, its next offer counts again."""
-        sizes = [size for key, size in self._offers.items() if key[:3] == file]
+        sizes = [key[3] for key in self._downloads if key[:3] == file]
         if sizes and self._blocks_asked.get(file, 0) >= math.ceil(max(sizes) / self._block):
             self._ended.add(file)
 
@@ -354,8 +352,8 @@ class TrafficGuard:
         return self.limits.frames(self._offered_blocks(), self._asked, self.clock.now() - self.started)
 
     def _offered_blocks(self) -> int:
-        """Blocks of every download the CH's offers allow (see ``_offers``)."""
-        return sum(math.ceil(size / self._block) * self._downloads[key] for key, size in self._offers.items())
+        """Blocks of every download the CH's offers allow (see ``_downloads``)."""
+        return sum(math.ceil(key[3] / self._block) * count for key, count in self._downloads.items())
 
     def _recompute(self) -> None:
         self._limit = self.frame_cap
@@ -418,7 +416,7 @@ class TrafficGuard:
         blocks = self._offered_blocks()
         downloads = sum(self._downloads.values())
         return (
-            f"in this scenario: {len(self._offers)} image(s) offered for {downloads} download(s), {blocks:,} blocks "
+            f"in this scenario: {len(self._downloads)} image(s) offered for {downloads} download(s), {blocks:,} blocks "
             f"of {self._block} octets × "
             f"{limits.retry_limit + 1} attempts, {self._asked:,} requests of the suite (status reads, stimuli), "
             f"{minutes:.1f} min × {limits.background_per_minute:.3g}/min (limits.frames_per_minute and the tunnel "
