@@ -8,10 +8,13 @@ whatever the radio. What it does there, in order:
 1. **Tap** every frame in both directions as a ``RawFrame`` (``add_frame_listener``), before anything
    else, so frames zigpy drops (unparsable, repeats within 10 s, unknown profile) are still evidence.
 2. **Remap** incoming Smart Energy profile 0x0109 frames to 0x0104, which zigpy otherwise ignores.
-3. **Intercept OTA requests**: incoming cluster 0x0019 frames go to the suite's OTA server
+3. **Intercept what the suite's CH serves**: incoming cluster 0x0019 frames go to the suite's OTA server
    (``set_ota_handler``) and never to zigpy's Ota cluster, which would answer NO_IMAGE_AVAILABLE or ABORT on
-   its own. Without a handler they are swallowed. Profile-wide *replies* (Read_Attributes_rsp,
-   Default_Response, ...) are also passed to zigpy, so zigpy's own attribute reads still complete.
+   its own. Without a handler they are swallowed. Frames of the Tunneling (0x0704) and Key Establishment
+   (0x0800) clusters are served from the tap (``harness.ch.tunnel``, ``harness.ch.key_establishment``) and
+   do not reach zigpy either, which has nothing to do with them: parsing every tunnel poll of hours of
+   virtual time was a tenth of a run's CPU. Profile-wide *replies* (Read_Attributes_rsp, Default_Response,
+   ...) of all three are also passed to zigpy, so zigpy's own requests still complete.
 4. **Keep zigpy from answering replies**: a profile-wide reply (Default Response, Read_Attributes_rsp, ...)
    reaches zigpy with its disable-default-response bit set. zigpy answers a reply that matches none of its
    requests with a Default Response unless the frame disables it, a Default Response included (ZCL forbids
@@ -60,10 +63,14 @@ from harness.radio.frames import (
     parse_zcl_header,
     zcl_frame,
 )
+from harness.zigbee import KEY_ESTABLISHMENT_CLUSTER_ID, TUNNELING_CLUSTER_ID
 
 LOGGER = logging.getLogger(__name__)
 
 OTA_CLUSTER_ID = Ota.cluster_id
+#: Clusters whose requests the suite's CH serves itself (module docstring, step 3): OTA Upgrade, Smart Energy
+#: Tunneling and Key Establishment; only their profile-wide replies reach zigpy.
+CH_SERVED_CLUSTERS = frozenset({OTA_CLUSTER_ID, TUNNELING_CLUSTER_ID, KEY_ESTABLISHMENT_CLUSTER_ID})
 
 #: The coordinator endpoint that carries the SE profile (and the CH's OTA server cluster). zigpy itself
 #: registers endpoints 1 (HA), 2 (ZLL) and 242 (Green Power).
@@ -169,7 +176,8 @@ class HarnessAppMixin(zigpy.application.ControllerApplication):
         self._ota_handler = handler
 
     def packet_received(self, packet: t.ZigbeePacket) -> None:
-        """Tap first; then OTA frames go to the suite's server (replies also to zigpy), the rest to zigpy."""
+        """Tap first; then OTA frames go to the suite's server, those of the other clusters the CH serves only
+        to the tap (replies of all three also to zigpy), the rest to zigpy."""
         if self._reference:
             if packet.profile_id == SE_PROFILE_ID:
                 packet = packet.replace(profile_id=HA_PROFILE_ID)
@@ -185,7 +193,7 @@ class HarnessAppMixin(zigpy.application.ControllerApplication):
                 self._tap(FrameDirection.IN, packet, NOTE_CUT.format(kept=len(admitted), octets=len(data)), admitted)
                 return
         is_ota = _is_ota(packet)
-        to_zigpy = not is_ota or _is_reply(data)
+        to_zigpy = not _is_ch_served(packet) or _is_reply(data)
         note = ""
         if is_ota:
             note = NOTE_OTA_TO_SERVER if self._ota_handler is not None else NOTE_NO_OTA_SERVER
@@ -319,6 +327,10 @@ def ota_client_endpoint(device: Device) -> int:
 
 def _is_ota(packet: t.ZigbeePacket) -> bool:
     return packet.cluster_id == OTA_CLUSTER_ID and packet.src_ep != 0 and packet.dst_ep != 0
+
+
+def _is_ch_served(packet: t.ZigbeePacket) -> bool:
+    return packet.cluster_id in CH_SERVED_CLUSTERS and packet.src_ep != 0 and packet.dst_ep != 0
 
 
 def _is_reply(data: bytes) -> bool:
