@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from harness.emulator.knobs import Fault, catalogue_of, knob, parse_knobs, table_markdown
+from harness.emulator.knobs import Fault, catalogue_of, knob, knobs_on, parse_knobs, table_markdown
 
 _knob = knob
 
@@ -290,7 +290,7 @@ class FaultSet:
     @property
     def names(self) -> tuple[str, ...]:
         """The kebab-case names of the knobs switched on, in catalogue order."""
-        return tuple(name for name, fault in FAULTS.items() if getattr(self, fault.attribute))
+        return knobs_on(self, FAULTS)
 
     def __bool__(self) -> bool:
         return bool(self.names)

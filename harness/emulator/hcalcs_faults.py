@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from harness.emulator.knobs import Fault, catalogue_of, knob, parse_knobs, table_markdown
+from harness.emulator.knobs import Fault, catalogue_of, knob, knobs_on, parse_knobs, table_markdown
 
 _knob = knob
 
@@ -160,7 +160,7 @@ class HcalcsFaultSet:
 
     @property
     def names(self) -> tuple[str, ...]:
-        return tuple(name for name, fault in HCALCS_FAULTS.items() if getattr(self, fault.attribute))
+        return knobs_on(self, HCALCS_FAULTS)
 
     def __bool__(self) -> bool:
         return bool(self.names)

@@ -9,9 +9,10 @@ Markdown table for the docs.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import difflib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, TypeVar
@@ -80,6 +81,51 @@ def parse_knobs(
             )
         chosen[fault.attribute] = True
     return fault_set(**chosen)
+
+
+def knobs_on(fault_set: object, catalogue: Mapping[str, Fault]) -> tuple[str, ...]:
+    """The kebab-case names of the knobs switched on in ``fault_set``, in catalogue order.
+
+    Read with ``object.__getattribute__``: listing the knobs (for a description, a log line) is not a read
+    of the device's behaviour, so ``recording_knob_reads`` does not count it.
+    """
+    return tuple(name for name, fault in catalogue.items() if object.__getattribute__(fault_set, fault.attribute))
+
+
+#: Called with (fault-set class, knob name) for each read of a knob field (``recording_knob_reads``).
+KnobReadListener = Callable[[type, str], None]
+
+
+@contextlib.contextmanager
+def recording_knob_reads(catalogues: Mapping[type, Mapping[str, Fault]], on_read: KnobReadListener) -> Iterator[None]:
+    """While inside, every read of a knob field on an instance of one of these fault-set classes calls
+    ``on_read(class, knob name)``; the classes are as before on exit.
+
+    Why: the emulators consult a knob only by reading its field, so code that never reads a knob's field
+    runs the same with the knob on. The fault matrix (``tests/selfcheck/knob_reads.py``) records which
+    knobs each scenario of the compliant run read, and runs a knob only on those scenarios. A class
+    attribute set here for the recording's length, so the emulators pay nothing outside it.
+    """
+    saved: dict[type, object] = {}
+    for cls, catalogue in catalogues.items():
+        by_attribute = {fault.attribute: fault.name for fault in catalogue.values()}
+
+        def getattribute(self: object, name: str, _cls: type = cls, _by: dict[str, str] = by_attribute) -> Any:
+            knob_name = _by.get(name)
+            if knob_name is not None:
+                on_read(_cls, knob_name)
+            return object.__getattribute__(self, name)
+
+        saved[cls] = cls.__dict__.get("__getattribute__")
+        cls.__getattribute__ = getattribute  # type: ignore[method-assign, assignment]
+    try:
+        yield
+    finally:
+        for cls, before in saved.items():
+            if before is None:
+                del cls.__getattribute__  # type: ignore[method-assign]
+            else:
+                cls.__getattribute__ = before  # type: ignore[method-assign, assignment]
 
 
 def table_markdown(catalogue: Mapping[str, Fault]) -> str:

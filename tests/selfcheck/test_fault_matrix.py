@@ -18,6 +18,10 @@ checks:
 Point 2 does not demand that *every* scenario of the requirement fails under one knob: a requirement can
 have scenarios in opposite directions (PZ-27: query after a unicast Image Notify, ignore some broadcasts),
 which no single minimal defect breaks together; point 3 closes that gap scenario by scenario.
+
+A knob's run runs only the scenarios that read the knob in the compliant run (``knob_reads.py``); every other
+scenario runs the same with the knob on, so its verdict is the compliant run's. ``test_warm_runs.py`` checks
+that against whole runs.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from knob_reads import READS_FILE, knob_results  # which knobs each compliant scenario read
 from warm_runs import LEAN_RUN, WarmRunner  # ota-conformance run in long-lived workers (tests/selfcheck/warm_runs.py)
 
 from harness.emulator.faults import FAULTS
@@ -76,10 +81,14 @@ ROLES: dict[str, Role] = {
 KNOBS = [(role, knob) for role, spec in ROLES.items() for knob in sorted(spec.faults)]
 
 
-def _run(runner: WarmRunner, reports: Path, role: str, knob: str) -> dict[str, dict]:
+Scenarios = dict[str, dict]
+
+
+def _run(runner: WarmRunner, reports: Path, role: str, knob: str, selection: list[str]) -> Scenarios:
     run_id = f"{role}-{knob or 'compliant'}"
     args = ["--profile", ROLES[role].profile, "--reports-dir", str(reports), "--run-id", run_id]
     args += ["--pixit", f"emulator.faults=[{knob}]", "--transfer-plots=off", *LEAN_RUN]  # plots judge nothing
+    args += selection
     outcome = runner.run(args, timeout=900)
     statement = reports / run_id / "conformance.json"
     if not statement.exists():
@@ -87,13 +96,29 @@ def _run(runner: WarmRunner, reports: Path, role: str, knob: str) -> dict[str, d
     return {s["scenario"]: s for s in json.loads(statement.read_text())["scenarios"]}
 
 
+def matrix_runs(runner: WarmRunner, reports: Path, workers: int) -> dict[tuple[str, str], Scenarios]:
+    """Each device's compliant run (recording which knobs each scenario read), then each knob's run on the
+    scenarios that read it, the others' results taken from the compliant run (module docstring)."""
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        recorded = pool.map(lambda role: _run(runner, reports, role, COMPLIANT, ["-p", "knob_reads"]), ROLES)
+        compliant = dict(zip(ROLES, recorded, strict=True))
+        reads = {role: json.loads((reports / f"{role}-compliant" / READS_FILE).read_text()) for role in ROLES}
+
+        def knob_run(role: str, knob: str) -> Scenarios:
+            return knob_results(
+                lambda selection: _run(runner, reports, role, knob, selection), compliant[role], reads[role], role, knob
+            )
+
+        knobs = dict(zip(KNOBS, pool.map(lambda run: knob_run(*run), KNOBS), strict=True))
+    return {**{(role, COMPLIANT): scenarios for role, scenarios in compliant.items()}, **knobs}
+
+
 @pytest.fixture(scope="module")
-def matrix(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], dict[str, dict]]:
+def matrix(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], Scenarios]:
     reports = tmp_path_factory.mktemp("matrix")
-    runs = [(role, COMPLIANT) for role in ROLES] + KNOBS
     workers = max(1, os.cpu_count() or 1)
-    with WarmRunner(workers, reports, verdicts_only=True) as runner, ThreadPoolExecutor(max_workers=workers) as pool:
-        return dict(zip(runs, pool.map(lambda run: _run(runner, reports, *run), runs), strict=True))
+    with WarmRunner(workers, reports, verdicts_only=True) as runner:
+        return matrix_runs(runner, reports, workers)
 
 
 def _summary(scenarios: dict[str, dict], names: set[str]) -> str:

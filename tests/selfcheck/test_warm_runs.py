@@ -11,6 +11,10 @@ the overall verdict and the requirement rows. What differs between any two runs,
 out: the run's name and times, and each scenario's duration and evidence (the transcript's counts depend on
 wall-clock timing between steps: zigpy's own permit-joining broadcasts, the blocks a device fetched before a
 scenario stopped watching).
+
+The same worker then makes each sample knob's run as the fault matrix makes it (``knob_reads.py``): only the
+scenarios that read the knob in the compliant run, the others' results taken from that run. Every scenario's
+result must equal the whole run's.
 """
 
 from __future__ import annotations
@@ -21,7 +25,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from knob_reads import READS_FILE, knob_results
 from warm_runs import LEAN_RUN, PROJECT_ROOT, WarmRunner
+
+#: One xdist worker runs the whole module: its fixture's runs are made once, not once per worker.
+pytestmark = pytest.mark.xdist_group("warm-vs-cold")
 
 CLI = Path(sys.executable).parent / "ota-conformance"
 PROFILES = {"ppmid": "profiles/emulated-ppmid.yaml", "hcalcs": "profiles/emulated-hcalcs.yaml"}
@@ -52,25 +60,38 @@ def _judged(statement: Path) -> dict:
 
 
 @pytest.fixture(scope="module")
-def statements(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], tuple[dict, dict]]:
+def statements(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], tuple[dict, dict, dict]]:
+    """(warm, cold, as the fault matrix reads it) for each sample knob."""
     reports = tmp_path_factory.mktemp("warm-vs-cold")
     warm: dict[tuple[str, str], dict] = {}
+    matrix: dict[tuple[str, str], dict] = {}
     with WarmRunner(1, reports, verdicts_only=True) as runner:
-        for role, knob in SAMPLE:
-            outcome = runner.run([*_args(reports, role, knob, f"warm-{role}-{knob}"), *LEAN_RUN], timeout=900)
+
+        def run(role: str, knob: str, run_id: str, *extra: str) -> dict:
+            outcome = runner.run([*_args(reports, role, knob, run_id), *LEAN_RUN, *extra], timeout=900)
             assert not outcome.error, outcome.error + outcome.log
-            warm[role, knob] = _judged(reports / f"warm-{role}-{knob}" / "conformance.json")
+            return _judged(reports / run_id / "conformance.json")
+
+        for role, knob in SAMPLE:
+            warm[role, knob] = run(role, knob, f"warm-{role}-{knob}")
+        for role, knob in SAMPLE:
+            compliant = run(role, "", f"compliant-{role}", "-p", "knob_reads")["scenarios"]
+            reads = json.loads((reports / f"compliant-{role}" / READS_FILE).read_text())
+            matrix[role, knob] = knob_results(
+                lambda selection, r=role, k=knob: run(r, k, f"pruned-{r}-{k}", *selection)["scenarios"],
+                *(compliant, reads, role, knob),
+            )
     cold: dict[tuple[str, str], dict] = {}
     for role, knob in SAMPLE:
         command = [str(CLI), "run", *_args(reports, role, knob, f"cold-{role}-{knob}")]
         subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, timeout=900, check=False)
         cold[role, knob] = _judged(reports / f"cold-{role}-{knob}" / "conformance.json")
-    return {run: (warm[run], cold[run]) for run in SAMPLE}
+    return {run: (warm[run], cold[run], matrix[run]) for run in SAMPLE}
 
 
 @pytest.mark.parametrize(("role", "knob"), SAMPLE)
 def test_a_warm_workers_statement_equals_the_cold_commands(statements, role, knob):
-    warm, cold = statements[role, knob]
+    warm, cold, _ = statements[role, knob]
     assert warm["scenarios"].keys() == cold["scenarios"].keys()
     differing = {
         n: (warm["scenarios"][n], cold["scenarios"][n])
@@ -86,3 +107,11 @@ def test_a_verdicts_only_run_writes_no_evidence_files_and_a_cold_one_does(statem
     role, knob = SAMPLE[0]
     assert not (reports / f"warm-{role}-{knob}" / "evidence").exists()
     assert list((reports / f"cold-{role}-{knob}" / "evidence").glob("*/capture.pcapng"))
+
+
+@pytest.mark.parametrize(("role", "knob"), SAMPLE)
+def test_the_matrix_run_on_the_scenarios_that_read_the_knob_gives_the_whole_runs_results(statements, role, knob):
+    whole, _, matrix = statements[role, knob]
+    assert matrix.keys() == whole["scenarios"].keys()
+    differing = {n: (matrix[n], whole["scenarios"][n]) for n in matrix if matrix[n] != whole["scenarios"][n]}
+    assert not differing, json.dumps(differing, indent=1)[:4000]
