@@ -19,7 +19,11 @@ What a run leaves in the process that a cold command would not find is reset bef
   policy (postponements dropped, frozen objects handed back and collected).
 
 Memo caches of pure functions (parsed ZCL headers, the requirement catalogue) are kept: they answer the
-same whatever ran before. ``tests/selfcheck/test_warm_runs.py`` shows that warm statements equal cold ones.
+same whatever ran before. So are two results of reading unchanged files, which each session used to make
+again (a sixth of a small knob run's CPU): the step modules' assertion-rewritten code (``_rewrite_test``,
+keyed by the file's octets: pytest keeps it in ``__pycache__``, which a machine with PYTHONDONTWRITEBYTECODE
+never writes) and pytest-bdd's parsed feature files (kept while their octets are unchanged).
+``tests/selfcheck/test_warm_runs.py`` shows that warm statements equal cold ones.
 
 The worker side is this file run as a script (``python warm_runs.py RESPONSE_FD``): requests are JSON lines
 on its stdin (``{"args": [...]}``), answers JSON lines on the response pipe; the runs' own output goes to
@@ -87,6 +91,21 @@ def _zigpy_registries() -> list[dict[Any, Any]]:
     ]
 
 
+def _remember_rewritten_modules() -> None:
+    """pytest's assertion rewriting of a test module, made once per file content in this process."""
+    rewrite = importlib.import_module("_pytest.assertion.rewrite")
+    original = rewrite._rewrite_test
+    made: dict[tuple[str, bytes], tuple[bytes, Any]] = {}
+
+    def rewrite_test(fn: Path, config: Any) -> tuple[bytes, Any]:
+        key = (str(fn), fn.read_bytes())
+        if key not in made:
+            made[key] = original(fn, config)
+        return made[key]
+
+    rewrite._rewrite_test = rewrite_test
+
+
 class ProcessState:
     """The process-wide state of a worker, taken before its first run and restored before each run."""
 
@@ -96,6 +115,8 @@ class ProcessState:
         import harness.zigbee  # noqa: F401
 
         self._zigpy = [(registry, dict(registry)) for registry in _zigpy_registries()]
+        self._features: dict[str, tuple[bytes, Any]] = {}  # parsed feature files: path -> (octets, Feature)
+        _remember_rewritten_modules()
 
     def reset(self) -> None:
         """Put the process back as a fresh ``ota-conformance run`` would find it (see the module docstring)."""
@@ -104,7 +125,7 @@ class ProcessState:
         feature = importlib.import_module("pytest_bdd.feature")
         scenario = importlib.import_module("pytest_bdd.scenario")  # the package's own `scenario` is a function
         reporting = importlib.import_module("pytest_bdd.reporting")
-        feature.features.clear()
+        self._keep_parsed_features(feature.features)
         scenario.scenario_wrapper_template_registry.clear()
         reporting.scenario_reports_registry.clear()
         reporting.test_report_context_registry.clear()
@@ -128,6 +149,17 @@ class ProcessState:
         plot_queue.finish()
         gc_policy.reset()
         gc_policy.unsettle()
+
+    def _keep_parsed_features(self, registry: dict[str, Any]) -> None:
+        """pytest-bdd's registry of parsed features holds, for the next run, the files whose octets are as parsed."""
+        for path, parsed in registry.items():
+            if path not in self._features or self._features[path][1] is not parsed:
+                self._features[path] = (Path(path).read_bytes(), parsed)
+        registry.clear()
+        for path, (octets, parsed) in self._features.items():
+            with contextlib.suppress(OSError):
+                if Path(path).read_bytes() == octets:
+                    registry[path] = parsed
 
 
 def _run_one(args: list[str]) -> dict[str, Any]:
