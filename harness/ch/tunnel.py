@@ -55,6 +55,7 @@ LOGGER = logging.getLogger(__name__)
 
 Status = foundation.Status
 GC = foundation.GeneralCommand
+#: Which APDU a wait is for: a function of the APDU's octets alone (a wait judges each APDU once).
 ApduPredicate = Callable[[bytes], bool]
 
 #: Default wait of ``receive`` when the caller names no budget (the profile's ``budgets.gbcs_response``).
@@ -176,11 +177,23 @@ class ChTunnelEnd:
     async def receive_record(
         self, predicate: ApduPredicate | None = None, budget: Budget | float | None = None
     ) -> ReceivedApdu:
-        """Like ``receive`` but with the evidence (time, tunnel, frame)."""
+        """Like ``receive`` but with the evidence (time, tunnel, frame).
+
+        ``predicate`` is a function of the APDU's octets alone, so each APDU is judged once: the wait looks
+        again at every frame, and decoding every APDU waiting in the inbox each time was half of a long run's
+        CPU (an HCALCS's alerts waiting while it polled the tunnel for hours)."""
         budget = self.receive_budget if budget is None else as_budget(budget, "GBCS APDU")
+        judged: dict[bytes, bool] = {}
+
+        def matches(apdu: bytes) -> bool:
+            if predicate is None:
+                return True
+            if apdu not in judged:
+                judged[apdu] = predicate(apdu)
+            return judged[apdu]
 
         def match() -> ReceivedApdu | None:
-            return next((r for r in self.inbox if predicate is None or predicate(r.apdu)), None)
+            return next((r for r in self.inbox if matches(r.apdu)), None)
 
         if not await self.clock.run_until(lambda: match() is not None, budget):
             raise BudgetExpired(budget, "a GBCS APDU from the device through the tunnel")
