@@ -8,6 +8,7 @@ failure message names the seed, what it drew, and the command that reproduces it
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,7 @@ from harness.emulator.faults import FAULTS
 from harness.emulator.hcalcs_faults import HCALCS_FAULTS
 from harness.emulator.variation import Variation, draw, write_bench
 from tests.selfcheck.variation import REAL_CLOCK_WALL_S, SuiteRun, report, run_many, run_suite
-from tests.selfcheck.warm_runs import LEAN_RUN
+from tests.selfcheck.warm_runs import LEAN_RUN, WarmRunner
 
 pytestmark = pytest.mark.xdist_group("variation")
 
@@ -148,11 +149,20 @@ FOUND = [
 ]
 
 
+@pytest.fixture(scope="module")
+def found_runner(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WarmRunner]:
+    """One warm worker for the regression seeds, verdicts only: they read verdicts, as the nightly runs do."""
+    with WarmRunner(1, tmp_path_factory.mktemp("found"), verdicts_only=True) as runner:
+        yield runner
+
+
 @pytest.mark.parametrize(("role", "seed", "selection", "found"), FOUND, ids=[f"{r}-{s}" for r, s, *_ in FOUND])
-def test_a_seed_that_once_found_a_defect_passes(tmp_path: Path, role: str, seed: int, selection: str, found: str):
+def test_a_seed_that_once_found_a_defect_passes(
+    found_runner: WarmRunner, tmp_path: Path, role: str, seed: int, selection: str, found: str
+):
     v = draw(role, seed)
     profile = write_bench(v, tmp_path / "bench")
-    run = run_suite(profile, [*LEAN_RUN, "-k", selection], reports_dir=tmp_path, run_id=v.label)
+    run = run_suite(profile, [*LEAN_RUN, "-k", selection], reports_dir=tmp_path, run_id=v.label, warm=found_runner)
     ran = [s for s in run.scenarios if s["verdict"] != "NOT_APPLICABLE"]
     problems = [f"  {s['verdict']} {s['scenario']}: {s['message'][:300]}" for s in ran if s["verdict"] != "PASS"]
     assert ran and not problems, f"{found}\n" + report(v, run, problems)
