@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from harness import __version__, progress
+from harness.bdd import step_lookup
 from harness.bdd.checks import StepDefinitions
 from harness.bdd.loop import LoopRunner, is_unwrapped_async_step, set_current_runner
 from harness.clock import Clock, RealClock, VirtualClock
@@ -116,6 +117,11 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[_STARTED_KEY] = _utc_iso()
     progress.install(config, config.getoption("--progress"), profile.setup.clock.value, profile.setup.clock.reason)
     plot_queue.install(config)  # transfer plots drawn off the scenario loop
+    step_lookup.install(config)  # pytest-bdd's step lookup once per step text
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    step_lookup.uninstall(config)
 
 
 def _utc_iso() -> str:
