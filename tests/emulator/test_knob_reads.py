@@ -1,0 +1,44 @@
+"""Which fault knobs a run read (harness.emulator.knobs.recording_knob_reads), the fault matrix's ground for
+running a knob only where it is read (tests/selfcheck/knob_reads.py)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from harness.emulator.faults import FAULTS, FaultSet
+from harness.emulator.hcalcs_faults import HCALCS_FAULTS, HcalcsFaultSet
+from harness.emulator.knobs import recording_knob_reads
+
+
+def test_reading_a_knob_field_is_recorded_with_its_class_and_name() -> None:
+    reads: list[tuple[type, str]] = []
+    ppmid, hcalcs = FaultSet(accept_downgrade=True), HcalcsFaultSet()
+    with recording_knob_reads({FaultSet: FAULTS, HcalcsFaultSet: HCALCS_FAULTS}, lambda c, k: reads.append((c, k))):
+        assert ppmid.accept_downgrade and not hcalcs.skip_mac_check
+        assert getattr(hcalcs, "ignore_counter", True) is False  # the GBCS device reads knobs by name
+    assert reads == [
+        (FaultSet, "accept-downgrade"),
+        (HcalcsFaultSet, "skip-mac-check"),
+        (HcalcsFaultSet, "ignore-counter"),
+    ]
+
+
+def test_listing_the_knobs_switched_on_is_not_a_read_but_copying_the_set_is() -> None:
+    reads: list[str] = []
+    faults = FaultSet(status_stuck=True)
+    with recording_knob_reads({FaultSet: FAULTS}, lambda _, k: reads.append(k)):
+        assert faults.names == ("status-stuck",) and str(faults) == "status-stuck" and faults
+        assert reads == []
+        dataclasses.replace(faults, accept_downgrade=True)  # reads every field it keeps: they count (the safe side)
+    assert set(reads) == set(FAULTS) - {"accept-downgrade"}
+
+
+def test_outside_the_recording_the_classes_are_as_before() -> None:
+    with recording_knob_reads({FaultSet: FAULTS}, lambda *_: None):
+        assert "__getattribute__" in FaultSet.__dict__
+    assert "__getattribute__" not in FaultSet.__dict__
+    reads: list[str] = []
+    with recording_knob_reads({FaultSet: FAULTS}, lambda _, k: reads.append(k)):
+        pass
+    FaultSet().accept_downgrade  # noqa: B018
+    assert reads == []
