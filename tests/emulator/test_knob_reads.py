@@ -4,6 +4,8 @@ running a knob only where it is read (tests/selfcheck/knob_reads.py)."""
 from __future__ import annotations
 
 import dataclasses
+import re
+from pathlib import Path
 
 from harness.emulator.faults import FAULTS, FaultSet
 from harness.emulator.hcalcs_faults import HCALCS_FAULTS, HcalcsFaultSet
@@ -42,3 +44,17 @@ def test_outside_the_recording_the_classes_are_as_before() -> None:
         pass
     FaultSet().accept_downgrade  # noqa: B018
     assert reads == []
+
+
+def test_the_emulators_read_a_fault_set_only_field_by_field() -> None:
+    """The matrix's pruning rests on it: a fault set read whole (``vars``, ``__dict__``, ``asdict``) would
+    escape the recording, and a knob read that way would run nowhere but in the compliant run."""
+    whole = re.compile(r"\b(vars|asdict|astuple)\(\s*[\w.]*fault|fault\w*\.__dict__")
+    emulators = Path(__file__).resolve().parents[2] / "harness" / "emulator"
+    found = [
+        f"{path.name}:{number}: {line.strip()}"
+        for path in sorted(emulators.glob("*.py"))
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if whole.search(line)
+    ]
+    assert not found, found
