@@ -879,7 +879,6 @@ class Transcript:
         #: A backstop on the transcript's size (``harness.dut.traffic`` sets it from the scenario's caps): entries
         #: past it are counted in ``omitted``, not kept, and ``on_overflow`` is called once.
         self.max_entries: int = sys.maxsize
-        self.released = 0  # entries dropped by release()
         self.omitted = 0
         self.on_overflow: Callable[[], None] | None = None
 
@@ -1014,9 +1013,8 @@ class Transcript:
         """The scenario is over and its evidence written: drop the entries and their decodes, so that whatever
         still holds the transcript (a report plugin keeps the failure's traceback, whose frames hold it, for the
         whole session) holds no traffic. A run of many FAILs (a device that floods every scenario) would
-        otherwise keep every scenario's traffic in memory. The entries recorded and omitted stay counted."""
+        otherwise keep every scenario's traffic in memory. The entries omitted stay counted."""
         self._recorded.forget()
-        self.released = len(self._entries)
         self._entries = []
 
     def mark_undelivered(self, attribution: Attribution, error: str) -> None:

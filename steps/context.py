@@ -207,5 +207,6 @@ def write_evidence_files(request: pytest.FixtureRequest, state: ScenarioState) -
             allure.attach.file(Path(run_dir) / str(written), name="transcript", attachment_type=text)
         else:
             allure.attach(bounded_transcript_text(transcript, limit), name="transcript", attachment_type=text)
-        document = bounded_transcript_json(transcript, limit)
+        summary = dict(request.node.user_properties).get("evidence:transcript_summary")  # made just before
+        document = bounded_transcript_json(transcript, limit, summary)
         allure.attach(document, name="transcript.json", attachment_type=allure.attachment_type.JSON)

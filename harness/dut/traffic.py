@@ -82,6 +82,11 @@ UNSOLICITED_SHOWN = 10
 OTA_CLUSTER_ID = Ota.cluster_id
 _OTA_CLIENT_COMMANDS = frozenset(Ota.server_commands)  # what an OTA client sends (client → server)
 _TUNNEL_CLIENT_COMMANDS = frozenset(SmartEnergyTunneling.server_commands)
+#: The clients the judge reads commands of: cluster -> (its name, the device's role, the commands it sends).
+_CLIENTS: dict[int, tuple[str, str, frozenset[int]]] = {
+    OTA_CLUSTER_ID: ("OTA", "an OTA client", _OTA_CLIENT_COMMANDS),
+    TUNNELING_CLUSTER_ID: ("tunnel", "a tunnel client", _TUNNEL_CLIENT_COMMANDS),
+}
 _TUNNEL_FLOW_CONTROL = frozenset({TO_SERVER.ack_transfer_data.id, TO_SERVER.ready_data.id})
 _TRANSFER_REQUESTS = frozenset({Ota.ServerCommandDefs.image_block.id, Ota.ServerCommandDefs.image_page.id})
 _OFFER = Ota.ClientCommandDefs.query_next_image_response.id
@@ -235,10 +240,7 @@ class TrafficGuard:
         zcl = entry.zcl
         if entry.in_reply_to is None and not (entry.is_zcl_reply or _is_zdo_response(entry)):
             self._asked += 1  # a request of the suite's own: the device may answer it
-            self._limit += 1
-            self._octet_limit += MAX_PSDU
-            self._answer_limit += ANSWERS_PER_FRAME
-            self.transcript.max_entries += ENTRIES_PER_FRAME * 2
+            self._recompute()
         if zcl is None:
             return
         key = (entry.cluster_id or 0, zcl.tsn)
@@ -269,25 +271,24 @@ class TrafficGuard:
         if zcl.manufacturer_specific:
             return
         cluster, command = entry.cluster_id, entry.command_id
-        if cluster == OTA_CLUSTER_ID:
-            if not zcl.client_to_server:
-                self._unsolicited(entry, f"the OTA server command {entry.command}: the device is an OTA client")
-            elif command not in _OTA_CLIENT_COMMANDS:
-                self._unsolicited(entry, f"OTA command 0x{command or 0:02X}, which the OTA cluster does not define")
-            elif command in _TRANSFER_REQUESTS:
-                self._note_block_size(entry)
-                file = _file_of(entry)
-                if file in self._blocks_asked:
-                    self._blocks_asked[file] += 1
-            elif command == _DOWNLOAD_ENDED and not entry.malformed:
-                self._note_download_ended(_file_of(entry))
+        client = _CLIENTS.get(cluster or 0)
+        if client is None:
+            return
+        name, role, commands = client
+        if not zcl.client_to_server:
+            self._unsolicited(entry, f"the {name} server command {entry.command}: the device is {role}")
+        elif command not in commands:
+            self._unsolicited(entry, f"{name} command 0x{command or 0:02X}, which the {name} cluster does not define")
         elif cluster == TUNNELING_CLUSTER_ID:
-            if not zcl.client_to_server:
-                self._unsolicited(entry, f"the tunnel server command {entry.command}: the device is a tunnel client")
-            elif command not in _TUNNEL_CLIENT_COMMANDS:
-                self._unsolicited(entry, f"tunnel command 0x{command or 0:02X}, which the cluster does not define")
-            elif command in _TUNNEL_FLOW_CONTROL:
+            if command in _TUNNEL_FLOW_CONTROL:
                 self._unsolicited(entry, f"tunnel {entry.command}: flow control the CH never granted")
+        elif command in _TRANSFER_REQUESTS:
+            self._note_block_size(entry)
+            file = _file_of(entry)
+            if file in self._blocks_asked:
+                self._blocks_asked[file] += 1
+        elif command == _DOWNLOAD_ENDED and not entry.malformed:
+            self._note_download_ended(_file_of(entry))
 
     def _judge_reply(self, entry: TranscriptEntry, key: tuple[int, int]) -> None:
         if not self._sent:

@@ -84,14 +84,15 @@ def bounded_transcript_text(transcript: Transcript, limit: int | None) -> str:
     return transcript.text_title() + bounded_lines(body, limit)
 
 
-def bounded_transcript_json(transcript: Transcript, limit: int | None) -> str:
+def bounded_transcript_json(transcript: Transcript, limit: int | None, summary: dict[str, Any] | None = None) -> str:
     """``transcript.to_json()``, or past about ``limit`` characters the same document with only its first and last
-    entries and ``omitted_entries`` saying how many are left out (still valid JSON)."""
+    entries and ``omitted_entries`` saying how many are left out (still valid JSON). ``summary``: the transcript's
+    ``summary()`` when the caller has it (it reads every entry)."""
     entries = bounded(transcript.entries, _entry_json, limit)
     document: dict[str, Any] = {
         "transcript": transcript.name,
         "dut_eui64": transcript.dut_eui64,
-        "summary": transcript.summary(),
+        "summary": transcript.summary() if summary is None else summary,
     }
     if entries.left_out:
         document["omitted_entries"] = entries.left_out

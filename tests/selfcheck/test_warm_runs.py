@@ -60,11 +60,12 @@ def _judged(statement: Path) -> dict:
 
 
 @pytest.fixture(scope="module")
-def statements(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], tuple[dict, dict, dict]]:
-    """(warm, cold, as the fault matrix reads it) for each sample knob."""
+def statements(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], tuple[dict, dict, dict, int]]:
+    """(warm, cold, as the fault matrix reads it, how many scenarios the matrix's run ran) for each sample knob."""
     reports = tmp_path_factory.mktemp("warm-vs-cold")
     warm: dict[tuple[str, str], dict] = {}
     matrix: dict[tuple[str, str], dict] = {}
+    ran: dict[tuple[str, str], int] = {}  # scenarios the matrix-style run of the knob ran
     with WarmRunner(1, reports, verdicts_only=True) as runner:
 
         def run(role: str, knob: str, run_id: str, *extra: str) -> dict:
@@ -81,17 +82,19 @@ def statements(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str]
                 lambda selection, r=role, k=knob: run(r, k, f"pruned-{r}-{k}", *selection)["scenarios"],
                 *(compliant, reads, role, knob),
             )
+            pruned = json.loads((reports / f"pruned-{role}-{knob}" / "conformance.json").read_text())
+            ran[role, knob] = len(pruned["scenarios"])
     cold: dict[tuple[str, str], dict] = {}
     for role, knob in SAMPLE:
         command = [str(CLI), "run", *_args(reports, role, knob, f"cold-{role}-{knob}")]
         subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, timeout=900, check=False)
         cold[role, knob] = _judged(reports / f"cold-{role}-{knob}" / "conformance.json")
-    return {run: (warm[run], cold[run], matrix[run]) for run in SAMPLE}
+    return {run: (warm[run], cold[run], matrix[run], ran[run]) for run in SAMPLE}
 
 
 @pytest.mark.parametrize(("role", "knob"), SAMPLE)
 def test_a_warm_workers_statement_equals_the_cold_commands(statements, role, knob):
-    warm, cold, _ = statements[role, knob]
+    warm, cold, *_ = statements[role, knob]
     assert warm["scenarios"].keys() == cold["scenarios"].keys()
     differing = {
         n: (warm["scenarios"][n], cold["scenarios"][n])
@@ -111,7 +114,8 @@ def test_a_verdicts_only_run_writes_no_evidence_files_and_a_cold_one_does(statem
 
 @pytest.mark.parametrize(("role", "knob"), SAMPLE)
 def test_the_matrix_run_on_the_scenarios_that_read_the_knob_gives_the_whole_runs_results(statements, role, knob):
-    whole, _, matrix = statements[role, knob]
+    whole, _, matrix, ran = statements[role, knob]
+    assert 0 < ran < len(whole["scenarios"]) / 2  # only the scenarios that read the knob ran
     assert matrix.keys() == whole["scenarios"].keys()
     differing = {n: (matrix[n], whole["scenarios"][n]) for n in matrix if matrix[n] != whole["scenarios"][n]}
     assert not differing, json.dumps(differing, indent=1)[:4000]
